@@ -10,10 +10,10 @@
 #define TV_STATUS_CONCAT_(a, b) TV_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define TV_RETURN_IF_ERROR(expr)                        \
-  do {                                                  \
-    ::absl::Status tv_status_ = (expr);                 \
-    if (!tv_status_.ok()) return tv_status_;            \
+#define TV_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status tv_status_ = (expr);      \
+    if (!tv_status_.ok()) return tv_status_; \
   } while (0)
 
 // `TV_ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from the value of a
@@ -21,8 +21,8 @@
 #define TV_ASSIGN_OR_RETURN(lhs, expr)                                      \
   TV_ASSIGN_OR_RETURN_IMPL_(TV_STATUS_CONCAT_(tv_statusor_, __LINE__), lhs, \
                             expr)
-#define TV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                              \
+#define TV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

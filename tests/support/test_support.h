@@ -33,8 +33,8 @@ SpanId MakeSpanId(uint64_t n);
 Event MakeSpan(const std::string& service, uint64_t time_ns, uint64_t trace,
                uint64_t span, uint64_t parent_span = 0,
                const std::string& name = "GET /orders");
-Event MakeLog(const std::string& service, uint64_t time_ns,
-              Severity severity, const std::string& body);
+Event MakeLog(const std::string& service, uint64_t time_ns, Severity severity,
+              const std::string& body);
 Event MakeError(const std::string& service, uint64_t time_ns,
                 const std::string& type, const std::string& message);
 Event MakeMetric(const std::string& service, uint64_t time_ns,

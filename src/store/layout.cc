@@ -1,0 +1,134 @@
+#include "store/layout.h"
+
+#include <algorithm>
+
+namespace traversion::store {
+
+const char* TableName(Table table) {
+  switch (table) {
+    case kMeta:
+      return "meta";
+    case kEvents:
+      return "events";
+    case kIdxTrace:
+      return "idx_trace";
+    case kIdxService:
+      return "idx_service";
+    case kIdxEntity:
+      return "idx_entity";
+    case kNames:
+      return "names";
+    case kIds:
+      return "ids";
+    case kEntities:
+      return "entities";
+    case kEntRev:
+      return "ent_rev";
+    case kEntByRev:
+      return "ent_by_rev";
+    case kRevTime:
+      return "rev_time";
+    case kTableCount:
+      break;
+  }
+  return "?";
+}
+
+namespace {
+
+void AppendString(std::string* out, absl::string_view s) {
+  coding::AppendVarint64(out, s.size());
+  out->append(s.data(), s.size());
+}
+
+bool GetString(const uint8_t** p, const uint8_t* end, std::string* s) {
+  uint64_t len;
+  if (!coding::GetVarint64(p, end, &len)) return false;
+  if (len > static_cast<uint64_t>(end - *p)) return false;
+  s->assign(reinterpret_cast<const char*>(*p), len);
+  *p += len;
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeRevision(const RevisionRecord& rec) {
+  std::string out;
+  out.reserve(48 + rec.entity_type.size() + rec.fields.size() * 24);
+  out.push_back(1);  // record format
+  coding::AppendVarint64(&out, rec.revision);
+  coding::AppendBigEndian64(&out, rec.time_ns);
+  out.push_back(rec.deleted ? 1 : 0);
+  coding::AppendBigEndian32(&out, rec.service_id);
+  coding::AppendBigEndian64(&out, rec.event_id.time_ns);
+  coding::AppendBigEndian64(&out, rec.event_id.suffix);
+  AppendString(&out, rec.entity_type);
+  coding::AppendVarint64(&out, rec.fields.size());
+  for (const EntityField& f : rec.fields) {
+    AppendString(&out, f.name);
+    AppendString(&out, f.value);
+  }
+  return out;
+}
+
+bool DecodeRevision(absl::string_view data, RevisionRecord* rec) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  const uint8_t* end = p + data.size();
+  if (p == end || *p != 1) return false;
+  ++p;
+  if (!coding::GetVarint64(&p, end, &rec->revision)) return false;
+  if (end - p < 8 + 1 + 4 + 16) return false;
+  rec->time_ns = coding::GetBigEndian64(p);
+  p += 8;
+  rec->deleted = *p++ != 0;
+  rec->service_id = coding::GetBigEndian32(p);
+  p += 4;
+  rec->event_id.time_ns = coding::GetBigEndian64(p);
+  rec->event_id.suffix = coding::GetBigEndian64(p + 8);
+  p += 16;
+  if (!GetString(&p, end, &rec->entity_type)) return false;
+  uint64_t n;
+  if (!coding::GetVarint64(&p, end, &n)) return false;
+  if (n > static_cast<uint64_t>(end - p)) return false;  // >= 2 bytes each
+  rec->fields.clear();
+  rec->fields.resize(n);
+  for (EntityField& f : rec->fields) {
+    if (!GetString(&p, end, &f.name) || !GetString(&p, end, &f.value)) {
+      return false;
+    }
+  }
+  return p == end;
+}
+
+std::string EntRevKey(uint64_t entity_id, uint64_t time_ns, uint64_t revision) {
+  std::string key;
+  key.reserve(24);
+  coding::AppendBigEndian64(&key, entity_id);
+  coding::AppendBigEndian64(&key, ~time_ns);
+  coding::AppendBigEndian64(&key, ~revision);
+  return key;
+}
+
+std::string EntByRevKey(uint64_t entity_id, uint64_t revision) {
+  std::string key;
+  key.reserve(16);
+  coding::AppendBigEndian64(&key, entity_id);
+  coding::AppendBigEndian64(&key, ~revision);
+  return key;
+}
+
+std::string RevTimeKey(uint64_t time_ns, uint64_t revision) {
+  std::string key;
+  key.reserve(16);
+  coding::AppendBigEndian64(&key, time_ns);
+  coding::AppendBigEndian64(&key, revision);
+  return key;
+}
+
+std::string U64Key(uint64_t v) {
+  std::string key;
+  coding::AppendBigEndian64(&key, v);
+  return key;
+}
+
+}  // namespace traversion::store
