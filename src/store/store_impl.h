@@ -19,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -144,6 +145,19 @@ class Store::Impl {
   absl::StatusOr<RetentionResult> ApplyRetention(const RetentionPolicy& p);
   absl::StatusOr<RetentionResult> DeleteBefore(uint64_t cutoff_ns);
   absl::StatusOr<StoreStats> Stats() const;
+
+  // One entity-state observation of a batch being written.
+  struct Observation {
+    EventId id;
+    uint32_t service_id = 0;
+    const EntityStateData* state = nullptr;
+  };
+  // Derives the revisions `observations` (in key order, already stored as
+  // events) create; `batch_keys` are the event keys of the whole batch.
+  // Returns how many revisions were created.
+  absl::StatusOr<uint64_t> DeriveRevisions(
+      MDB_txn* txn, const std::vector<Observation>& observations,
+      const absl::flat_hash_set<std::string>& batch_keys);
 
   // Decodes a stored event record under `key` into `out`.
   absl::Status DecodeEvent(const MDB_val& key, const MDB_val& value,

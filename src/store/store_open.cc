@@ -224,10 +224,8 @@ absl::Status Store::Impl::InitializeOrCheckFormat() {
           absl::StrCat("'", path_, "': invalid format version 0"));
     }
   }
-  if (options_.read_only) {
-    txn.Abort();  // DBI handles opened in a read txn stay valid (LMDB docs)
-    return absl::OkStatus();
-  }
+  // Commit even a read-only transaction: DBI handles opened in a transaction
+  // that is aborted are closed with it.
   rc = txn.Commit();
   if (rc != 0) return LmdbError(rc, "initializing the store");
   return absl::OkStatus();

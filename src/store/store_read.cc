@@ -104,6 +104,9 @@ class EventCursor::Impl {
   };
 
   bool HeaderMatches(const MDB_val& value) const;
+  // Conditions no index answered (a trace plan with an entity condition and
+  // vice versa), checked on the decoded event.
+  bool ResidualMatches(const Event& e) const;
   // Fetches `key` and decodes it into event_ if it matches; false otherwise.
   bool Emit(const uint8_t* key);
   bool Fail(absl::Status status) {
@@ -344,6 +347,19 @@ bool EventCursor::Impl::HeaderMatches(const MDB_val& value) const {
   return true;
 }
 
+bool EventCursor::Impl::ResidualMatches(const Event& e) const {
+  if (filter_.trace_id.has_value() && e.trace.trace_id != *filter_.trace_id) {
+    return false;
+  }
+  if (!filter_.entity.empty()) {
+    const EntityStateData* s = e.entity_state();
+    if (s != nullptr && s->entity == filter_.entity) return true;
+    return std::find(e.entity_refs.begin(), e.entity_refs.end(),
+                     filter_.entity) != e.entity_refs.end();
+  }
+  return true;
+}
+
 bool EventCursor::Impl::Emit(const uint8_t* key) {
   ++examined_;
   MDB_val k = ToVal(key, store::kEventKeySize);
@@ -354,7 +370,7 @@ bool EventCursor::Impl::Emit(const uint8_t* key) {
   if (!HeaderMatches(v)) return false;
   absl::Status st = store_->DecodeEvent(k, v, &event_);
   if (!st.ok()) return Fail(std::move(st));
-  return true;
+  return ResidualMatches(event_);
 }
 
 bool EventCursor::Impl::Next() {
@@ -412,8 +428,10 @@ bool EventCursor::Impl::Next() {
         if (HeaderMatches(v)) {
           absl::Status st = store_->DecodeEvent(k, v, &event_);
           if (!st.ok()) return Fail(std::move(st));
-          found = true;
-          break;
+          if (ResidualMatches(event_)) {
+            found = true;
+            break;
+          }
         }
         rc = scan_.Get(&k, &v, filter_.newest_first ? MDB_PREV : MDB_NEXT);
       }

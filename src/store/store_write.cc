@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "event/proto_convert.h"
 #include "store/store_impl.h"
@@ -64,25 +64,6 @@ absl::Status PutPostings(MDB_txn* txn, MDB_dbi dbi, absl::string_view prefix,
     begin = end;
   }
   return absl::OkStatus();
-}
-
-// Canonical form of an observed state: fields sorted by name, the last value
-// of a repeated name winning.
-std::vector<EntityField> CanonicalFields(const std::vector<EntityField>& in) {
-  std::vector<size_t> order(in.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return in[a].name < in[b].name; });
-  std::vector<EntityField> out;
-  out.reserve(in.size());
-  for (size_t i : order) {
-    if (!out.empty() && out.back().name == in[i].name) {
-      out.back().value = in[i].value;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -268,79 +249,20 @@ absl::StatusOr<WriteResult> Store::Impl::Write(absl::Span<const Event> events) {
     // Entity revisions: a new revision only when the observed state differs
     // from the entity's state at that instant.
     if (!entity_states.empty()) {
-      MDB_val rk = ToVal(absl::string_view("revision"));
-      MDB_val rv;
-      uint64_t revision = 0;
-      rc = mdb_get(txn, dbis_[store::kMeta], &rk, &rv);
-      if (rc == 0 && rv.mv_size == 8) {
-        revision = coding::GetBigEndian64(store::Bytes(rv));
-      } else if (rc != 0 && rc != MDB_NOTFOUND) {
-        return LmdbError(rc, "reading the revision counter");
-      }
-      const uint64_t first_revision = revision;
+      std::vector<Observation> observations;
+      observations.reserve(entity_states.size());
+      absl::flat_hash_set<std::string> batch_keys;
       for (const Encoded* enc : entity_states) {
-        const Event& e = events[enc->input_index];
-        const EntityStateData& s = *e.entity_state();
-        TV_ASSIGN_OR_RETURN(uint64_t eid,
-                            InternName(txn, NameKind::kEntity, s.entity));
-        const EventId id = EventId::FromBytes(enc->key);
-        TV_ASSIGN_OR_RETURN(std::optional<store::RevisionRecord> prev,
-                            RevisionAsOfTime(txn, eid, id.time_ns));
-        store::RevisionRecord rec;
-        rec.fields = CanonicalFields(s.fields);
-        rec.deleted = s.deleted;
-        if (s.deleted) rec.fields.clear();
-        if (prev.has_value()) {
-          if (prev->deleted == rec.deleted && prev->fields == rec.fields &&
-              (rec.deleted || prev->entity_type == s.entity_type)) {
-            continue;  // unchanged: an observation, not a revision
-          }
-        } else if (rec.deleted) {
-          continue;  // deleting what never existed changes nothing
-        }
-        rec.revision = ++revision;
-        rec.time_ns = id.time_ns;
-        rec.event_id = id;
-        rec.entity_type = s.entity_type;
-        rec.service_id = store::DecodeEventHeader(
-                             reinterpret_cast<const uint8_t*>(values.data()) +
-                             enc->value_offset)
-                             .service_id;
-        const std::string rev_value = store::EncodeRevision(rec);
-        const std::string k1 = store::EntRevKey(eid, rec.time_ns, rec.revision);
-        MDB_val key = ToVal(k1);
-        MDB_val val = ToVal(rev_value);
-        rc = mdb_put(txn, dbis_[store::kEntRev], &key, &val, 0);
-        if (rc != 0) return LmdbError(rc, "writing an entity revision");
-        const std::string k2 = store::EntByRevKey(eid, rec.revision);
-        uint8_t tbuf[8];
-        coding::PutBigEndian64(tbuf, rec.time_ns);
-        key = ToVal(k2);
-        val = ToVal(tbuf, 8);
-        rc = mdb_put(txn, dbis_[store::kEntByRev], &key, &val, 0);
-        if (rc != 0) return LmdbError(rc, "writing an entity revision");
-        const std::string k3 = store::RevTimeKey(rec.time_ns, rec.revision);
-        uint8_t ebuf[8];
-        coding::PutBigEndian64(ebuf, eid);
-        key = ToVal(k3);
-        val = ToVal(ebuf, 8);
-        // Revisions only grow, but times do not: append is not always valid.
-        rc = mdb_put(txn, dbis_[store::kRevTime], &key, &val, 0);
-        if (rc != 0) return LmdbError(rc, "writing an entity revision");
-        const std::string k4 = store::U64Key(eid);
-        key = ToVal(k4);
-        val = ToVal(s.entity);
-        rc = mdb_put(txn, dbis_[store::kEntities], &key, &val, 0);
-        if (rc != 0) return LmdbError(rc, "writing an entity");
+        const uint8_t* header =
+            reinterpret_cast<const uint8_t*>(values.data()) + enc->value_offset;
+        observations.push_back({EventId::FromBytes(enc->key),
+                                store::DecodeEventHeader(header).service_id,
+                                events[enc->input_index].entity_state()});
+        batch_keys.emplace(reinterpret_cast<const char*>(enc->key),
+                           store::kEventKeySize);
       }
-      if (revision != first_revision) {
-        uint8_t rbuf[8];
-        coding::PutBigEndian64(rbuf, revision);
-        rv = ToVal(rbuf, 8);
-        rc = mdb_put(txn, dbis_[store::kMeta], &rk, &rv, 0);
-        if (rc != 0) return LmdbError(rc, "writing the revision counter");
-        counts.new_revisions = revision - first_revision;
-      }
+      TV_ASSIGN_OR_RETURN(counts.new_revisions,
+                          DeriveRevisions(txn, observations, batch_keys));
     }
     return absl::OkStatus();
   };
