@@ -282,22 +282,23 @@ std::string FieldsText(const std::vector<EntityField>& fields) {
   return absl::StrJoin(parts, " ");
 }
 
-std::string ChangeText(const EntityChange& change) {
+// One line per changed field (a single line for added and removed ones).
+std::vector<std::string> ChangeLines(const EntityChange& change) {
   if (change.kind == ChangeKind::kAdded && change.after.has_value()) {
-    return FieldsText(change.after->fields);
+    return {FieldsText(change.after->fields)};
   }
   if (change.kind == ChangeKind::kRemoved) {
-    return change.before.has_value()
-               ? absl::StrCat("was ", FieldsText(change.before->fields))
-               : std::string();
+    if (!change.before.has_value()) return {""};
+    return {absl::StrCat("was ", FieldsText(change.before->fields))};
   }
-  std::vector<std::string> parts;
+  std::vector<std::string> lines;
   for (const FieldChange& field : change.fields) {
-    parts.push_back(absl::StrFormat("%s: %s -> %s", field.name,
+    lines.push_back(absl::StrFormat("%s: %s -> %s", field.name,
                                     field.before.value_or("(none)"),
                                     field.after.value_or("(none)")));
   }
-  return absl::StrJoin(parts, ", ");
+  if (lines.empty()) lines.push_back("");
+  return lines;
 }
 
 // "4 -> 5 -> 6 ..." for one field over an entity's history, consecutive
@@ -388,23 +389,32 @@ absl::Status Report(const Store& store, const demo::DemoWorkload& workload,
                                 "(ChangesBetween start and end)"));
   if (changes->empty()) absl::StrAppend(&out, "  (nothing)\n");
   for (const EntityChange& change : *changes) {
-    absl::StrAppendFormat(&out, "  %-8s  %s  %s\n", ChangeKindName(change.kind),
-                          PadRight(change.entity, entity_width),
-                          Truncate(ChangeText(change), 100));
+    std::vector<std::string> lines = ChangeLines(change);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      absl::StrAppendFormat(&out, "  %-8s  %s  %s\n",
+                            i == 0 ? ChangeKindName(change.kind) : "",
+                            PadRight(i == 0 ? change.entity : "", entity_width),
+                            Truncate(lines[i], 110));
+    }
   }
   size_t revisions = 0;
   absl::StatusOr<std::string> pool = FieldHistory(
       store, workload.truth.saturated_entity, "active", &revisions);
   if (!pool.ok()) return pool.status();
-  absl::StrAppendFormat(&out, "  %s over %d revisions, active: %s\n",
-                        workload.truth.saturated_entity, revisions, *pool);
+  absl::StrAppend(&out,
+                  Section(absl::StrFormat("History of %s (EntityHistory)",
+                                          workload.truth.saturated_entity)),
+                  absl::StrFormat("  %d revisions; active connections: %s\n",
+                                  revisions, *pool));
 
   absl::StrAppend(
       &out, Section("Next"),
       absl::StrFormat("  traversion events %s --type error\n", dir),
-      absl::StrFormat("  traversion events %s --from -6m --min-severity warn "
+      absl::StrFormat("  traversion events %s --from %s --min-severity warn "
                       "--service payments-service\n",
-                      dir));
+                      dir,
+                      FormatTimeSeconds(workload.truth.root_cause_time_ns -
+                                        10'000'000'000)));
   if (overview->slowest_trace.has_value()) {
     absl::StrAppendFormat(&out, "  traversion events %s --trace %s\n", dir,
                           ToHex(*overview->slowest_trace));

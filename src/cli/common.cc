@@ -227,6 +227,10 @@ std::string FormatTimeNs(uint64_t time_ns) {
   return FormatTimeWith(time_ns, "%Y-%m-%dT%H:%M:%E9SZ");
 }
 
+std::string FormatTimeSeconds(uint64_t time_ns) {
+  return FormatTimeWith(time_ns, "%Y-%m-%dT%H:%M:%SZ");
+}
+
 std::string FormatTimeMs(uint64_t time_ns) {
   return FormatTimeWith(time_ns, "%Y-%m-%dT%H:%M:%E3SZ");
 }

@@ -87,6 +87,8 @@ absl::StatusOr<uint64_t> ParseTimeArg(absl::string_view text, uint64_t now_ns);
 
 // "2024-01-15T15:47:23.123456789Z": ISO-8601 UTC with all nine digits.
 std::string FormatTimeNs(uint64_t time_ns);
+// "2024-01-15T15:47:23Z": whole seconds (rounded down).
+std::string FormatTimeSeconds(uint64_t time_ns);
 // "2024-01-15T15:47:23.123Z": milliseconds.
 std::string FormatTimeMs(uint64_t time_ns);
 // "812µs", "41.2ms", "5.82s", "10m0s": a short human duration.

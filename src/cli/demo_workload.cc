@@ -188,14 +188,14 @@ class Generator {
     workload.events = std::move(events_);
     workload.truth.root_cause_service = kServices[kPayments].name;
     workload.truth.root_cause_entity = kPaymentsConfig;
-    workload.truth.root_cause_time_ns = At(kConfigChangeAt);
+    workload.truth.root_cause_time_ns = ConfigChangeTime();
     workload.truth.saturated_entity = kPaymentsPool;
     workload.truth.root_cause_error_type = "PoolTimeoutException";
     workload.truth.first_error_ns = first_pool_timeout_ns_;
     workload.truth.red_herring_entity = "deployment/inventory-service";
-    workload.truth.red_herring_time_ns = At(kDeployAt);
+    workload.truth.red_herring_time_ns = DeployTime();
     workload.truth.deleted_entity = kDeletedCache;
-    workload.truth.deleted_time_ns = At(kCacheRemovedAt);
+    workload.truth.deleted_time_ns = CacheRemovedTime();
     return workload;
   }
 
@@ -218,8 +218,20 @@ class Generator {
     return std::min(tick, requests_.size() - 1);
   }
 
+  // The incident's moments fall between two polls, so each change is
+  // reported once when it happens and confirmed by the next poll.
+  uint64_t DeployTime() const {
+    return std::min(end_, At(kDeployAt) + Ms(2300));
+  }
+  uint64_t CacheRemovedTime() const {
+    return std::min(end_, At(kCacheRemovedAt) + Ms(3100));
+  }
+  uint64_t ConfigChangeTime() const {
+    return std::min(end_, At(kConfigChangeAt) + Ms(1700));
+  }
+
   int PoolMax(uint64_t t) const {
-    return t < At(kConfigChangeAt) ? kPoolMaxBefore : kPoolMaxAfter;
+    return t < ConfigChangeTime() ? kPoolMaxBefore : kPoolMaxAfter;
   }
   // Connections the payments service holds: grows steadily over the window
   // (more traffic, longer transactions) from 4 to 13.
@@ -231,8 +243,7 @@ class Generator {
     return std::clamp(headroom_left / 3.0, 0.0, 1.0);
   }
   std::string Version(int service, uint64_t t) const {
-    if (service == kInventory && t >= At(kDeployAt))
-      return kInventoryNewVersion;
+    if (service == kInventory && t >= DeployTime()) return kInventoryNewVersion;
     return kServices[service].version;
   }
 
@@ -860,9 +871,9 @@ class Generator {
   }
 
   void EntityObservations() {
-    const uint64_t deploy_at = At(kDeployAt);
-    const uint64_t cache_removed_at = At(kCacheRemovedAt);
-    const uint64_t config_at = At(kConfigChangeAt);
+    const uint64_t deploy_at = DeployTime();
+    const uint64_t cache_removed_at = CacheRemovedTime();
+    const uint64_t config_at = ConfigChangeTime();
     for (size_t tick = 0; tick < requests_.size(); ++tick) {
       // The first tick is exactly at the start, so that the state at the
       // start of the window holds every entity.
@@ -937,16 +948,16 @@ class Generator {
   }
 
   void IncidentLogs() {
-    const uint64_t deploy_at = At(kDeployAt);
+    const uint64_t deploy_at = DeployTime();
     Log(kInventory, deploy_at + 2 * kSecond, Severity::kInfo, "service started",
         absl::StrFormat("starting inventory-service v%s (2 replicas)",
                         kInventoryNewVersion),
         "inventory.main");
-    Log(kInventory, At(kCacheRemovedAt) + kSecond / 2, Severity::kWarn,
+    Log(kInventory, CacheRemovedTime() + kSecond / 2, Severity::kWarn,
         "cache node left",
         "cache node inventory-node-3 left the cluster; rebalancing keys",
         "inventory.cache");
-    Log(kPayments, At(kConfigChangeAt) + kSecond / 4, Severity::kInfo,
+    Log(kPayments, ConfigChangeTime() + kSecond / 4, Severity::kInfo,
         "configuration reloaded",
         absl::StrFormat("configuration reloaded: db.pool.max_size %d -> %d",
                         kPoolMaxBefore, kPoolMaxAfter),
