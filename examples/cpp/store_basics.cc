@@ -253,9 +253,13 @@ int main(int argc, char** argv) {
     if (const tv::ErrorData* error = e.error()) {
       what = absl::StrCat(error->exception_type, ": ", error->message);
     }
+    const std::string type(tv::EventTypeName(e.effective_type()));
+    const std::string severity =
+        e.severity == tv::Severity::kUnspecified
+            ? "-"
+            : std::string(tv::SeverityName(e.severity));
     std::printf("  %s  %-6s %-5s span %s  %s\n", FormatTime(e.time_ns).c_str(),
-                std::string(tv::EventTypeName(e.effective_type())).c_str(),
-                std::string(tv::SeverityName(e.severity)).c_str(),
+                type.c_str(), severity.c_str(),
                 tv::ToHex(e.trace.span_id).c_str(), what.c_str());
   }
   check.Expect(trace_events->size() == 4, "the trace has 4 events");
