@@ -110,6 +110,13 @@ uint64_t FreeBytes(const std::string& path) {
   return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
 
+uint64_t WrittenBytes() {
+  const std::string io = ReadFileOrEmpty("/proc/self/io");
+  const size_t at = io.find("wchar: ");
+  if (at == std::string::npos) return 0;
+  return std::strtoull(io.c_str() + at + 7, nullptr, 10);
+}
+
 bool FileExists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);

@@ -67,6 +67,10 @@ uint64_t FileSize(const std::string& path);
 // Bytes available to us on the file system holding `path`.
 uint64_t FreeBytes(const std::string& path);
 bool FileExists(const std::string& path);
+// Bytes this process has passed to write(2) and pwrite(2) so far
+// (/proc/self/io wchar). LMDB writes each dirty page at commit, so the delta
+// over a run measures write amplification.
+uint64_t WrittenBytes();
 std::string ReadFileOrEmpty(const std::string& path);
 bool WriteFile(const std::string& path, const std::string& contents);
 

@@ -54,20 +54,22 @@ class Sink {
   virtual void Finish(uint64_t events) = 0;
 };
 
-// Drives one contender over the whole stream; returns events/s of the timed
-// writes, or 0 after SkipWithError.
-double RunIngest(benchmark::State& state, Sink& sink, const std::string& name) {
+// Drives one contender over the whole stream and reports, under `key`,
+// events/s of the timed writes and the bytes written per event.
+void RunIngest(benchmark::State& state, Sink& sink, const std::string& name,
+               const std::string& key, const std::string& write_key) {
   const IngestSize size = Size();
   TempDir dir(name);
   if (std::string error = sink.Open(dir.path()); !error.empty()) {
     state.SkipWithError(error.c_str());
-    return 0;
+    return;
   }
   ServiceWorkload workload(kSeed);
   std::vector<Event> events;
   double timed_s = 0;
   uint64_t written = 0;
   std::string error;
+  const uint64_t written_before = WrittenBytes();
   for (auto _ : state) {
     state.PauseTiming();
     workload.Next(size.segment, &events);
@@ -86,15 +88,20 @@ double RunIngest(benchmark::State& state, Sink& sink, const std::string& name) {
   }
   if (!error.empty()) {
     state.SkipWithError(error.c_str());
-    return 0;
+    return;
   }
-  double rate = static_cast<double>(written) / timed_s;
+  const double write_bytes =
+      static_cast<double>(WrittenBytes() - written_before);
+  const double rate = static_cast<double>(written) / timed_s;
   state.counters["events"] = static_cast<double>(written);
   state.counters["events_per_s"] = rate;
   state.counters["batch_commit_us"] =
       timed_s * 1e6 / (static_cast<double>(written) / kBatch);
+  state.counters["write_bytes_per_event"] =
+      write_bytes / static_cast<double>(written);
+  Report(key, rate);
+  Report(write_key, write_bytes / static_cast<double>(written));
   sink.Finish(written);
-  return rate;
 }
 
 benchmark::internal::Benchmark* Configure(benchmark::internal::Benchmark* b) {
@@ -154,14 +161,14 @@ class TraversionSink : public Sink {
 
 void BM_Ingest_Traversion_Durable(benchmark::State& state) {
   TraversionSink sink(SyncMode::kDurable, "ingest");
-  double rate = RunIngest(state, sink, "traversion");
-  if (rate > 0) Report("ingest.events_per_s", rate);
+  RunIngest(state, sink, "traversion", "ingest.events_per_s",
+            "ingest.write_bytes_per_event");
 }
 
 void BM_Ingest_Traversion_NoSync(benchmark::State& state) {
   TraversionSink sink(SyncMode::kNoSync, "nosync");
-  double rate = RunIngest(state, sink, "traversion-nosync");
-  if (rate > 0) Report("ingest.nosync_events_per_s", rate);
+  RunIngest(state, sink, "traversion-nosync", "ingest.nosync_events_per_s",
+            "ingest.nosync_write_bytes_per_event");
 }
 
 // --- raw LMDB: one env, one DB, MDB_APPEND of the serialized bytes
@@ -229,8 +236,8 @@ class LmdbRawSink : public Sink {
 
 void BM_Ingest_LmdbRaw(benchmark::State& state) {
   LmdbRawSink sink;
-  double rate = RunIngest(state, sink, "lmdb-raw");
-  if (rate > 0) Report("lmdb_raw.puts_per_s", rate);
+  RunIngest(state, sink, "lmdb-raw", "lmdb_raw.puts_per_s",
+            "lmdb_raw.write_bytes_per_event");
 }
 
 // --- SQLite: WAL, prepared statements, one transaction per batch -------------
@@ -363,14 +370,14 @@ class SqliteSink : public Sink {
 
 void BM_Ingest_Sqlite_Full(benchmark::State& state) {
   SqliteSink sink("FULL", "sqlite");
-  double rate = RunIngest(state, sink, "sqlite-full");
-  if (rate > 0) Report("sqlite.events_per_s", rate);
+  RunIngest(state, sink, "sqlite-full", "sqlite.events_per_s",
+            "sqlite.write_bytes_per_event");
 }
 
 void BM_Ingest_Sqlite_Normal(benchmark::State& state) {
   SqliteSink sink("NORMAL", "sqlite_normal");
-  double rate = RunIngest(state, sink, "sqlite-normal");
-  if (rate > 0) Report("sqlite_normal.events_per_s", rate);
+  RunIngest(state, sink, "sqlite-normal", "sqlite_normal.events_per_s",
+            "sqlite_normal.write_bytes_per_event");
 }
 
 // --- what encoding alone costs (part of our Write, not of the peers') --------

@@ -106,16 +106,6 @@ struct BuiltStore {
 
 // Builds (or finds in the cache) a store filled by `fill`, which writes
 // through the store and returns the marker text describing the data.
-// Bytes this process has passed to write(2)/pwrite(2) so far (LMDB writes
-// every dirty page with pwrite at commit): shows write amplification.
-uint64_t WrittenBytes() {
-  std::string io = ReadFileOrEmpty("/proc/self/io");
-  size_t at = io.find("wchar: ");
-  return at == std::string::npos
-             ? 0
-             : std::strtoull(io.c_str() + at + 7, nullptr, 10);
-}
-
 // `key` names the store in the summary (trace_store, entity_store): its
 // size is reported always, its build rate when it was built by this run.
 template <typename Fill>
