@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -55,6 +56,8 @@ struct Columns {
 
 constexpr size_t kMaxServiceWidth = 24;
 constexpr size_t kMaxNameWidth = 36;
+constexpr size_t kMinNameWidth = 12;
+constexpr size_t kMinDetailWidth = 24;
 // Rows buffered to size the columns before printing starts.
 constexpr size_t kSizingRows = 1000;
 
@@ -69,13 +72,18 @@ struct Row {
 };
 
 Row MakeRow(const Event& event) {
+  std::string detail = EventDetail(event);
+  // An error's detail starts with its type, which is usually its name too.
+  if (!event.name.empty() && absl::StartsWith(detail, event.name + ": ")) {
+    detail.erase(0, event.name.size() + 2);
+  }
   return Row{FormatTimeMs(event.time_ns),
              event.id.ToString(),
              event.service.name.empty() ? "-" : event.service.name,
              std::string(EventTypeName(event.effective_type())),
              SeverityLabel(event.severity),
              event.name.empty() ? "-" : event.name,
-             EventDetail(event)};
+             std::move(detail)};
 }
 
 size_t TerminalWidth() {
@@ -117,6 +125,19 @@ class TablePrinter {
         columns_.name = std::max(
             columns_.name, std::min(DisplayWidth(row.name), kMaxNameWidth));
       }
+      // On a narrow screen the name column gives way to the detail, down to
+      // kMinNameWidth.
+      if (width_ > 0) {
+        const size_t fixed = 24 + 2 + 32 + 2 + columns_.service + 2 +
+                             columns_.type + 2 + columns_.severity + 2;
+        const size_t rest = width_ > fixed ? width_ - fixed : 0;
+        if (rest < columns_.name + 2 + kMinDetailWidth) {
+          columns_.name =
+              std::max(kMinNameWidth, rest > 2 + kMinDetailWidth
+                                          ? rest - 2 - kMinDetailWidth
+                                          : size_t{0});
+        }
+      }
       sized_ = true;
       out_.Write(Line(
           Row{"TIME", "ID", "SERVICE", "TYPE", "SEVERITY", "NAME", "DETAIL"}));
@@ -137,7 +158,9 @@ class TablePrinter {
         PadRight(Truncate(row.name, columns_.name), columns_.name), "  ");
     size_t used = DisplayWidth(line);
     size_t room = 0;  // no limit
-    if (width_ > 0) room = width_ > used + 8 ? width_ - used : 8;
+    if (width_ > 0) {
+      room = width_ > used + kMinDetailWidth ? width_ - used : kMinDetailWidth;
+    }
     absl::StrAppend(&line, Truncate(row.detail, room));
     while (!line.empty() && line.back() == ' ') line.pop_back();
     line += '\n';
