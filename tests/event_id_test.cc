@@ -1,5 +1,8 @@
 // EventId, trace/span id hex forms, type and severity names, and the small
 // accessors of Event.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -106,6 +109,34 @@ TEST(EventIdTest, GenerateSharesOneProcessTagInTheHighBits) {
   EXPECT_EQ(a.suffix >> 40, b.suffix >> 40);
   EXPECT_NE(a.suffix & ((uint64_t{1} << 40) - 1),
             b.suffix & ((uint64_t{1} << 40) - 1));
+}
+
+TEST(EventIdTest, AForkedChildGetsItsOwnTag) {
+  // Parent and child share the counter's state at fork(); without a new tag
+  // their next ids would collide.
+  const EventId before = EventId::Generate(9);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const EventId child = EventId::Generate(9);
+    const bool written = write(fds[1], &child.suffix, sizeof(child.suffix)) ==
+                         static_cast<ssize_t>(sizeof(child.suffix));
+    _exit(written ? 0 : 1);
+  }
+  close(fds[1]);
+  uint64_t child_suffix = 0;
+  ASSERT_EQ(read(fds[0], &child_suffix, sizeof(child_suffix)),
+            static_cast<ssize_t>(sizeof(child_suffix)));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const EventId parent = EventId::Generate(9);
+  EXPECT_NE(child_suffix >> 40, parent.suffix >> 40);
+  EXPECT_EQ(before.suffix >> 40, parent.suffix >> 40);
+  EXPECT_NE(child_suffix, parent.suffix);
 }
 
 TEST(EventIdTest, GenerateIsUniqueAcrossThreads) {
