@@ -1,6 +1,7 @@
 #include "bench_util.h"
 
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -72,6 +73,13 @@ double Percentile(std::vector<double>& samples, double p) {
       std::ceil(p / 100.0 * static_cast<double>(samples.size())));
   rank = std::clamp<size_t>(rank, 1, samples.size());
   return samples[rank - 1];
+}
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) +
+         static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 TempDir::TempDir(const std::string& name) {

@@ -46,6 +46,9 @@ inline double MicrosSince(SteadyClock::time_point start) {
       .count();
 }
 
+// CPU time of the whole process (user + system), in seconds.
+double ProcessCpuSeconds();
+
 // A fresh directory `work_dir/name.XXXXXX`, removed with its contents by the
 // destructor.
 class TempDir {
