@@ -2,6 +2,7 @@
 #include "traversion/store.h"
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -411,6 +412,74 @@ TEST(StoreTest, MissingStoreWithoutCreateIsNotFound) {
   options.create_if_missing = false;
   auto r = Store::Open(dir.Sub("nothing"), options);
   EXPECT_TRUE(absl::IsNotFound(r.status())) << r.status();
+}
+
+}  // namespace
+}  // namespace traversion
+
+namespace traversion {
+namespace {
+
+// Enough batches to merge trace runs through three levels (8, 64, 512
+// batches), with traces spread over many batches; then retention cuts
+// through runs of every level.
+TEST(TraceRunsTest, LookupsStayExactThroughMergesAndRetention) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.path());
+  std::mt19937_64 rng(5);
+  std::map<uint64_t, std::vector<EventId>> truth;  // trace -> ids
+  uint64_t t = kT0;
+  for (int batch = 0; batch < 600; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 6; ++i) {
+      t += 1000;
+      events.push_back(MakeSpan("svc", t, rng() % 300 + 1, rng() % 1000 + 1));
+    }
+    auto r = store->Write(events);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (size_t i = 0; i < events.size(); ++i) {
+      uint64_t trace = 0;
+      for (int b = 8; b < 16; ++b)
+        trace = trace << 8 | events[i].trace.trace_id[b];
+      truth[trace].push_back(r->ids[i]);
+    }
+  }
+  auto check = [&](uint64_t cutoff) {
+    for (const auto& [trace, ids] : truth) {
+      auto got = store->GetTrace(MakeTraceId(trace));
+      ASSERT_TRUE(got.ok()) << got.status();
+      std::vector<EventId> expected;
+      for (const EventId& id : ids) {
+        if (id.time_ns >= cutoff) expected.push_back(id);
+      }
+      std::vector<EventId> got_ids;
+      for (const Event& e : *got) got_ids.push_back(e.id);
+      ASSERT_EQ(got_ids, expected) << "trace " << trace;
+    }
+  };
+  check(0);
+  const uint64_t cutoff = kT0 + 1000 * 1800;  // half way
+  auto r = store->DeleteBefore(cutoff);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->events_deleted, 1799u);
+  check(cutoff);
+  // Writing more after retention keeps merging correctly.
+  for (int batch = 0; batch < 70; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 6; ++i) {
+      t += 1000;
+      events.push_back(MakeSpan("svc", t, rng() % 300 + 1, rng() % 1000 + 1));
+    }
+    auto w = store->Write(events);
+    ASSERT_TRUE(w.ok());
+    for (size_t i = 0; i < events.size(); ++i) {
+      uint64_t trace = 0;
+      for (int b = 8; b < 16; ++b)
+        trace = trace << 8 | events[i].trace.trace_id[b];
+      truth[trace].push_back(w->ids[i]);
+    }
+  }
+  check(cutoff);
 }
 
 }  // namespace

@@ -10,8 +10,16 @@ const char* TableName(Table table) {
       return "meta";
     case kEvents:
       return "events";
-    case kIdxTrace:
-      return "idx_trace";
+    case kIdxTrace0:
+      return "idx_trace_0";
+    case kIdxTrace1:
+      return "idx_trace_1";
+    case kIdxTrace2:
+      return "idx_trace_2";
+    case kIdxTrace3:
+      return "idx_trace_3";
+    case kIdxTrace4:
+      return "idx_trace_4";
     case kIdxService:
       return "idx_service";
     case kIdxEntity:
@@ -28,6 +36,8 @@ const char* TableName(Table table) {
       return "ent_by_rev";
     case kRevTime:
       return "rev_time";
+    case kTraceRuns:
+      return "trace_runs";
     case kTableCount:
       break;
   }

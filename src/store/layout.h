@@ -5,7 +5,9 @@
 //   meta        "format_version" -> u32 BE; "revision" -> u64 BE;
 //               "next_id/<kind>" -> u64 BE
 //   events      EventId bytes (16: time BE, suffix BE) -> EventRecord
-//   idx_trace   trace(16) | first event key(16)          -> posting
+//   idx_trace_<L>  run id(8) | trace(16)   -> event keys, L = 0..4
+//   trace_runs     run id(8)               -> run info
+//                  (sorted runs by level, see trace_runs.h)
 //   idx_service service id(4) | tag(1) | first key(16)   -> posting
 //               tag = type, or 0x80|severity
 //   idx_entity  entity id(8) | first key(16)             -> posting
@@ -42,7 +44,11 @@ inline constexpr size_t kEventKeySize = 16;
 enum Table : int {
   kMeta = 0,
   kEvents,
-  kIdxTrace,
+  kIdxTrace0,
+  kIdxTrace1,
+  kIdxTrace2,
+  kIdxTrace3,
+  kIdxTrace4,
   kIdxService,
   kIdxEntity,
   kNames,
@@ -51,6 +57,7 @@ enum Table : int {
   kEntRev,
   kEntByRev,
   kRevTime,
+  kTraceRuns,
   kTableCount,
 };
 const char* TableName(Table table);

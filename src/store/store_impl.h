@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "store/layout.h"
 #include "store/lmdb.h"
+#include "store/trace_runs.h"
 #include "traversion/store.h"
 
 namespace traversion {
@@ -99,6 +100,10 @@ class Store::Impl {
   const std::string& path() const { return path_; }
   const StoreOptions& options() const { return options_; }
   MDB_dbi dbi(store::Table t) const { return dbis_[t]; }
+  store::TraceRuns trace_runs() const {
+    return store::TraceRuns(&dbis_[store::kIdxTrace0], dbis_[store::kTraceRuns],
+                            dbis_[store::kMeta]);
+  }
   uint64_t Now() const { return clock_->NowNanos(); }
 
   // --- transactions ---------------------------------------------------------

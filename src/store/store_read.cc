@@ -175,10 +175,17 @@ absl::Status EventCursor::Impl::Start() {
 
   if (filter_.trace_id.has_value()) {
     plan_ = Plan::kKeyList;
-    const TraceId& t = *filter_.trace_id;
-    return CollectPostingKeys(
-        store_->dbi(store::kIdxTrace),
-        absl::string_view(reinterpret_cast<const char*>(t.data()), t.size()));
+    std::vector<std::string> found;
+    TV_RETURN_IF_ERROR(store_->trace_runs().Lookup(
+        txn_.get(), *filter_.trace_id, filter_.from_ns, filter_.to_ns, &found));
+    for (const std::string& k : found) {
+      EventKey key;
+      std::memcpy(key.data(), k.data(), store::kEventKeySize);
+      if (InRange(store::KeyTime(key.data()))) keys_.push_back(key);
+    }
+    std::sort(keys_.begin(), keys_.end());
+    keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
+    return absl::OkStatus();
   }
   if (!filter_.entity.empty()) {
     TV_ASSIGN_OR_RETURN(

@@ -68,8 +68,14 @@ absl::StatusOr<RetentionResult> Store::Impl::DeleteBefore(uint64_t cutoff_ns) {
   // 2. Index postings: drop keys before the cut-off. A posting left with
   //    none is deleted; one left with some is rewritten under its new first
   //    key (after the scan, so the cursor never meets its own rewrites).
-  for (store::Table table :
-       {store::kIdxTrace, store::kIdxService, store::kIdxEntity}) {
+  for (bool more = true; more;) {
+    TV_RETURN_IF_ERROR(RunWrite([&](MDB_txn* txn) -> absl::Status {
+      TV_ASSIGN_OR_RETURN(
+          more, trace_runs().DeleteBefore(txn, cutoff_ns, kChangesPerTxn));
+      return absl::OkStatus();
+    }));
+  }
+  for (store::Table table : {store::kIdxService, store::kIdxEntity}) {
     std::string resume;  // the key to continue from in the next transaction
     for (bool more = true; more;) {
       // The body may rerun (map growth): it reads `resume`, writes `next`.

@@ -226,10 +226,9 @@ absl::StatusOr<WriteResult> Store::Impl::Write(absl::Span<const Event> events) {
       }
     }
     std::string key_buf, value_buf, prefix;
-    for (const auto& [trace, keys] : by_trace) {
-      prefix.assign(reinterpret_cast<const char*>(trace.data()), trace.size());
-      TV_RETURN_IF_ERROR(PutPostings(txn, dbis_[store::kIdxTrace], prefix, keys,
-                                     &key_buf, &value_buf));
+    if (!by_trace.empty()) {
+      store::TracePostings postings(by_trace.begin(), by_trace.end());
+      TV_RETURN_IF_ERROR(trace_runs().AddBatch(txn, std::move(postings)));
     }
     for (const auto& [service_tag, keys] : by_service_tag) {
       prefix.clear();
