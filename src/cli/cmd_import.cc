@@ -1,4 +1,5 @@
 // `traversion import <store> [FILE|-]`: JSON lines into a store.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -180,6 +181,13 @@ int RunImport(absl::Span<const std::string> args) {
                                 errno, absl::StrCat("cannot open ", input)));
     }
     owned_file.reset(file);
+    // Reading a directory fails only at the first read; say so before the
+    // store is created.
+    struct stat info {};
+    if (fstat(fileno(file), &info) == 0 && S_ISDIR(info.st_mode)) {
+      return Fail("import",
+                  absl::StrFormat("cannot read %s: it is a directory", input));
+    }
   } else if (isatty(STDIN_FILENO)) {
     absl::FPrintF(stderr,
                   "traversion import: reading JSON lines from stdin "

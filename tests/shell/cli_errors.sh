@@ -114,6 +114,10 @@ echo "== a missing input file"
 run 1 "$cli" import "$tmp/s6" "$tmp/no-such-file.jsonl"
 contains "$tmp/err" "traversion: import: cannot open $tmp/no-such-file.jsonl"
 
+run 1 "$cli" import "$tmp/s6" "$tmp"
+contains "$tmp/err" "it is a directory"
+[[ ! -e "$tmp/s6" ]] || fail "a failed import created a store"
+
 echo "== stores that are missing, foreign or corrupt"
 run 1 "$cli" stats "$tmp/no-such-store"
 contains "$tmp/err" "traversion: stats: cannot open store"
