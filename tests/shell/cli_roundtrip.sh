@@ -170,4 +170,49 @@ run 0 "$cli" events "$tmp/demo" --from 1705333800000000000 --to now
 run 0 "$cli" events "$tmp/demo" --from -1h
 contains "$tmp/err" "no events match"
 
+echo "== equivalent time forms and flag spellings give the same answer"
+same_output() {  # same_output CMD... -- CMD...: both print the same
+  local first=() second=() seen=0
+  for arg in "$@"; do
+    if [[ $arg == "--" && $seen -eq 0 ]]; then
+      seen=1
+    elif [[ $seen -eq 0 ]]; then
+      first+=("$arg")
+    else
+      second+=("$arg")
+    fi
+  done
+  run 0 "${first[@]}"
+  cp "$tmp/out" "$tmp/first"
+  run 0 "${second[@]}"
+  cmp -s "$tmp/first" "$tmp/out" || {
+    diff "$tmp/first" "$tmp/out" | head -20 >&2
+    fail "'${first[*]}' and '${second[*]}' differ"
+  }
+  [[ -s "$tmp/out" ]] || fail "'${second[*]}' printed nothing"
+}
+q=(events "$tmp/demo" --json --limit 0)
+same_output "$cli" "${q[@]}" --from 2024-01-15T15:45:00Z --to 2024-01-15T15:45:10Z -- \
+  "$cli" "${q[@]}" --from '2024-01-15 15:45:00' --to '2024-01-15 15:45:10'
+same_output "$cli" "${q[@]}" --from 2024-01-15T15:45:00Z --to 2024-01-15T15:45:10Z -- \
+  "$cli" "${q[@]}" --from=2024-01-15T16:45:00+01:00 --to=1705333510000000000
+same_output "$cli" "${q[@]}" --from 2024-01-15T15:45:00.5Z --to 2024-01-15T15:45:09Z -- \
+  "$cli" "${q[@]}" --from 1705333500500000000 --to '2024-01-15 15:45:09.000'
+same_output "$cli" "${q[@]}" --from 2024-01-15 --to 2024-01-15T15:41 -- \
+  "$cli" "${q[@]}" --to '2024-01-15 15:41:00'
+same_output "$cli" "${q[@]}" --service payments-service --service orders-service --type error,log -- \
+  "$cli" "${q[@]}" --service=payments-service,orders-service --type error --type log
+same_output "$cli" "${q[@]}" --type error -- \
+  "$cli" "${q[@]}" --type=error --newest-first=false
+
+echo "== relative times count back from now"
+run 0 "$cli" demo --store "$tmp/now" --events 3000
+run 0 "$cli" events "$tmp/now" --from -2m --json --limit 0
+[[ -s "$tmp/out" ]] || fail "a demo ending now has no events in the last 2 minutes"
+run 0 "$cli" events "$tmp/now" --to -11m --json --limit 0
+[[ ! -s "$tmp/out" ]] || fail "a demo of the last 10 minutes has events before -11m"
+run 0 "$cli" events "$tmp/now" --from -1h --to now --json --limit 0
+[[ $(wc -l <"$tmp/out") -eq $(event_count "$tmp/now") ]] ||
+  fail "--from -1h --to now does not list every event of the demo"
+
 echo "PASS cli_roundtrip"
