@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,31 +18,31 @@
 namespace traversion::cli {
 
 void FlagSet::Add(absl::string_view name, absl::string_view value_name,
-                  Kind kind, void* out, absl::string_view help) {
-  flags_.push_back(Flag{std::string(name), std::string(value_name),
-                        std::string(help), kind, out});
+                  Target out, absl::string_view help) {
+  flags_.push_back(
+      Flag{std::string(name), std::string(value_name), std::string(help), out});
 }
 
 void FlagSet::AddString(absl::string_view name, absl::string_view value_name,
                         std::string* out, absl::string_view help) {
-  Add(name, value_name, Kind::kString, out, help);
+  Add(name, value_name, out, help);
 }
 
 void FlagSet::AddStringList(absl::string_view name,
                             absl::string_view value_name,
                             std::vector<std::string>* out,
                             absl::string_view help) {
-  Add(name, value_name, Kind::kStringList, out, help);
+  Add(name, value_name, out, help);
 }
 
 void FlagSet::AddUint64(absl::string_view name, absl::string_view value_name,
                         uint64_t* out, absl::string_view help) {
-  Add(name, value_name, Kind::kUint64, out, help);
+  Add(name, value_name, out, help);
 }
 
 void FlagSet::AddBool(absl::string_view name, bool* out,
                       absl::string_view help) {
-  Add(name, "", Kind::kBool, out, help);
+  Add(name, "", out, help);
 }
 
 void FlagSet::AddPositional(absl::string_view name, std::string* out,
@@ -66,44 +67,38 @@ bool FlagSet::WasSet(absl::string_view name) const {
 
 absl::Status FlagSet::SetValue(Flag& flag, absl::string_view value) {
   flag.set = true;
-  switch (flag.kind) {
-    case Kind::kString:
-      *static_cast<std::string*>(flag.out) = std::string(value);
-      return absl::OkStatus();
-    case Kind::kStringList: {
-      auto* list = static_cast<std::vector<std::string>*>(flag.out);
-      for (absl::string_view part : absl::StrSplit(value, ',')) {
-        part = absl::StripAsciiWhitespace(part);
-        if (part.empty()) {
-          return absl::InvalidArgumentError(
-              absl::StrFormat("--%s: empty value in '%s'", flag.name, value));
-        }
-        list->emplace_back(part);
-      }
-      return absl::OkStatus();
-    }
-    case Kind::kUint64: {
-      uint64_t parsed = 0;
-      if (value.empty() || value[0] == '-' || value[0] == '+' ||
-          !absl::SimpleAtoi(value, &parsed)) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("--%s: expected a non-negative integer, got '%s'",
-                            flag.name, value));
-      }
-      *static_cast<uint64_t*>(flag.out) = parsed;
-      return absl::OkStatus();
-    }
-    case Kind::kBool: {
-      bool parsed = false;
-      if (!absl::SimpleAtob(value, &parsed)) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "--%s: expected true or false, got '%s'", flag.name, value));
-      }
-      *static_cast<bool*>(flag.out) = parsed;
-      return absl::OkStatus();
-    }
+  if (auto* out = std::get_if<std::string*>(&flag.out)) {
+    **out = std::string(value);
+    return absl::OkStatus();
   }
-  return absl::InternalError("unknown flag kind");
+  if (auto* out = std::get_if<std::vector<std::string>*>(&flag.out)) {
+    for (absl::string_view part : absl::StrSplit(value, ',')) {
+      part = absl::StripAsciiWhitespace(part);
+      if (part.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("--%s: empty value in '%s'", flag.name, value));
+      }
+      (*out)->emplace_back(part);
+    }
+    return absl::OkStatus();
+  }
+  if (auto* out = std::get_if<uint64_t*>(&flag.out)) {
+    uint64_t parsed = 0;
+    if (value.empty() || value[0] == '-' || value[0] == '+' ||
+        !absl::SimpleAtoi(value, &parsed)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--%s: expected a non-negative integer, got '%s'", flag.name, value));
+    }
+    **out = parsed;
+    return absl::OkStatus();
+  }
+  bool parsed = false;
+  if (!absl::SimpleAtob(value, &parsed)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--%s: expected true or false, got '%s'", flag.name, value));
+  }
+  *std::get<bool*>(flag.out) = parsed;
+  return absl::OkStatus();
 }
 
 absl::Status FlagSet::Parse(absl::Span<const std::string> args) {
@@ -139,10 +134,10 @@ absl::Status FlagSet::Parse(absl::Span<const std::string> args) {
       return absl::InvalidArgumentError(
           absl::StrFormat("unknown flag --%s", name));
     }
-    if (flag->kind == Kind::kBool) {
+    if (flag->is_bool()) {
       if (!inline_value.has_value()) {
         flag->set = true;
-        *static_cast<bool*>(flag->out) = true;
+        *std::get<bool*>(flag->out) = true;
         continue;
       }
       if (absl::Status s = SetValue(*flag, *inline_value); !s.ok()) return s;
@@ -224,7 +219,7 @@ std::string FlagSet::FlagHelp() const {
   std::vector<std::pair<std::string, std::string>> rows;
   for (const Flag& flag : flags_) {
     std::string left = absl::StrCat("--", flag.name);
-    if (flag.kind != Kind::kBool) absl::StrAppend(&left, " ", flag.value_name);
+    if (!flag.is_bool()) absl::StrAppend(&left, " ", flag.value_name);
     rows.emplace_back(std::move(left), flag.help);
   }
   rows.emplace_back("-h, --help", "show this help");

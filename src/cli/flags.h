@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -66,14 +67,17 @@ class FlagSet {
   std::string PositionalSynopsis() const;
 
  private:
-  enum class Kind { kString, kStringList, kUint64, kBool };
+  // Where a flag's value goes; its type is the flag's kind.
+  using Target =
+      std::variant<std::string*, std::vector<std::string>*, uint64_t*, bool*>;
   struct Flag {
     std::string name;
     std::string value_name;
     std::string help;
-    Kind kind;
-    void* out;
+    Target out;
     bool set = false;
+
+    bool is_bool() const { return std::holds_alternative<bool*>(out); }
   };
   struct Positional {
     std::string name;
@@ -84,8 +88,8 @@ class FlagSet {
 
   Flag* Find(absl::string_view name);
   absl::Status SetValue(Flag& flag, absl::string_view value);
-  void Add(absl::string_view name, absl::string_view value_name, Kind kind,
-           void* out, absl::string_view help);
+  void Add(absl::string_view name, absl::string_view value_name, Target out,
+           absl::string_view help);
 
   std::vector<Flag> flags_;
   std::vector<Positional> positionals_;
