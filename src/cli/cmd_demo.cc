@@ -197,23 +197,27 @@ void PrintTree(const SpanNode& node, uint64_t trace_start, size_t depth,
       PadRight(left, left_width), PadRight(Truncate(span.name, 24), 24),
       Truncate(SpanOutcome(*span.span()), 60));
   // Notes and child spans, interleaved in time order.
-  std::vector<std::pair<uint64_t, const void*>> items;
-  for (const Event* note : node.notes) items.push_back({note->time_ns, note});
+  struct Item {
+    uint64_t time_ns;
+    const Event* note;      // a log or error, or
+    const SpanNode* child;  // a child span
+  };
+  std::vector<Item> items;
+  for (const Event* note : node.notes) {
+    items.push_back({note->time_ns, note, nullptr});
+  }
   for (const SpanNode* child : node.children) {
-    items.push_back({child->span->time_ns, child});
+    items.push_back({child->span->time_ns, nullptr, child});
   }
   std::stable_sort(
       items.begin(), items.end(),
-      [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [time, item] : items) {
-    bool is_note = std::find(node.notes.begin(), node.notes.end(), item) !=
-                   node.notes.end();
-    if (!is_note) {
-      PrintTree(*static_cast<const SpanNode*>(item), trace_start, depth + 1,
-                left_width, out);
+      [](const Item& a, const Item& b) { return a.time_ns < b.time_ns; });
+  for (const Item& item : items) {
+    if (item.child != nullptr) {
+      PrintTree(*item.child, trace_start, depth + 1, left_width, out);
       continue;
     }
-    const Event& note = *static_cast<const Event*>(item);
+    const Event& note = *item.note;
     std::string marker = note.error() != nullptr
                              ? "! error"
                              : absl::StrCat("· ", SeverityLabel(note.severity));
