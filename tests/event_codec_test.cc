@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "event/proto_convert.h"
+#include "event/wire_encoder.h"
 #include "gtest/gtest.h"
 #include "support/test_support.h"
 #include "traversion/event.h"
@@ -1021,6 +1022,56 @@ TEST(EventCodecFuzzTest, RandomAndMutatedInputsNeverCrash) {
   EXPECT_GT(json_ok, 50);
   std::printf("fuzz: %d inputs, %d decoded as binary, %d as JSON\n", kInputs,
               binary_ok, json_ok);
+}
+
+// --- the direct wire encoder (store ingest path)
+// ------------------------------
+
+std::string SerializedViaProto(const Event& e, bool omit_id_and_time) {
+  v1::Event proto;
+  internal::EventToProto(e, &proto);
+  if (omit_id_and_time) {
+    proto.clear_id();
+    proto.clear_time_unix_nano();
+  }
+  std::string bytes;
+  EXPECT_TRUE(proto.SerializeToString(&bytes));
+  return bytes;
+}
+
+TEST(WireEncoderTest, ByteIdenticalToProtobufForEveryLayerAndSparseEvents) {
+  std::vector<Event> events = AllFullEvents();
+  for (Event& e : SparseEvents()) events.push_back(e);
+  // Long strings need multi-byte lengths in nested messages.
+  Event big = FullEvent(3);
+  std::get<ErrorData>(big.payload).stacktrace = std::string(70000, 's');
+  big.attributes.push_back({"long", std::string(300, 'a')});
+  events.push_back(big);
+  // Negative numbers, -0.0, and extremes.
+  Event odd = FullEvent(5);
+  std::get<KernelData>(odd.payload).errno_value = -2;
+  std::get<KernelData>(odd.payload).return_value =
+      std::numeric_limits<int64_t>::min();
+  odd.sample_rate = -0.0;
+  odd.attributes.push_back({"neg0", -0.0});
+  odd.attributes.push_back({"zero", int64_t{0}});
+  odd.attributes.push_back({"false", false});
+  events.push_back(odd);
+  for (size_t i = 0; i < events.size(); ++i) {
+    for (bool omit : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "event " << i << " omit " << omit);
+      std::string direct;
+      internal::AppendEventWire(events[i], {omit}, &direct);
+      EXPECT_EQ(direct, SerializedViaProto(events[i], omit));
+    }
+  }
+}
+
+TEST(WireEncoderTest, AppendsAfterExistingBytes) {
+  std::string out = "prefix";
+  internal::AppendEventWire(FullEvent(1), {}, &out);
+  EXPECT_EQ(out.substr(0, 6), "prefix");
+  EXPECT_EQ(out.substr(6), SerializedViaProto(FullEvent(1), false));
 }
 
 }  // namespace

@@ -9,9 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "event/proto_convert.h"
+#include "event/wire_encoder.h"
 #include "store/store_impl.h"
-#include "traversion/v1/event.pb.h"
 #include "util/status_macros.h"
 
 namespace traversion {
@@ -98,42 +97,39 @@ absl::StatusOr<WriteResult> Store::Impl::Write(absl::Span<const Event> events) {
   }
 
   // 2. Encode each event: header + protobuf without id and time (the key
-  //    holds both). The message is reused so its strings keep their capacity.
-  thread_local v1::Event proto;
+  //    holds both), written directly (event/wire_encoder.h).
   std::vector<Encoded> encoded(events.size());
   std::string values;
-  values.reserve(events.size() * 160);
+  values.reserve(events.size() * 192);
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     Encoded& enc = encoded[i];
     enc.input_index = i;
     store::EncodeEventKey(result.ids[i], enc.key);
-    internal::EventToProto(e, &proto);
-    proto.clear_id();
-    proto.clear_time_unix_nano();
     store::EventHeader header;
     header.type = e.effective_type();
     header.severity = e.severity;
     header.flags = e.trace.has_trace() ? store::kFlagHasTrace : 0;
-    const size_t proto_size = proto.ByteSizeLong();
-    if (proto_size + store::kEventHeaderSize >
-        options_.limits.max_event_bytes) {
+    enc.value_offset = values.size();
+    values.append(store::kEventHeaderSize, '\0');
+    internal::AppendEventWire(e, {.omit_id_and_time = true}, &values);
+    enc.value_size = values.size() - enc.value_offset;
+    if (enc.value_size > options_.limits.max_event_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "event ", i, " of the batch is ", proto_size,
+          "event ", i, " of the batch is ", enc.value_size,
           " bytes encoded, over the limit of ", options_.limits.max_event_bytes,
           " (ValidationLimits::max_event_bytes)"));
     }
-    enc.value_offset = values.size();
-    enc.value_size = store::kEventHeaderSize + proto_size;
-    values.resize(values.size() + enc.value_size);
-    uint8_t* out = reinterpret_cast<uint8_t*>(values.data()) + enc.value_offset;
-    store::EncodeEventHeader(header, out);
-    proto.SerializeWithCachedSizesToArray(out + store::kEventHeaderSize);
+    store::EncodeEventHeader(
+        header, reinterpret_cast<uint8_t*>(values.data()) + enc.value_offset);
   }
-  std::sort(encoded.begin(), encoded.end(),
-            [](const Encoded& a, const Encoded& b) {
-              return std::memcmp(a.key, b.key, store::kEventKeySize) < 0;
-            });
+  // Key order is id order; batches usually arrive in it already.
+  auto by_id = [&](const Encoded& a, const Encoded& b) {
+    return result.ids[a.input_index] < result.ids[b.input_index];
+  };
+  if (!std::is_sorted(encoded.begin(), encoded.end(), by_id)) {
+    std::sort(encoded.begin(), encoded.end(), by_id);
+  }
 
   // 3. One transaction. The body may run more than once (map growth), so it
   //    recomputes everything it derives.

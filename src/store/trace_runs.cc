@@ -46,6 +46,16 @@ void SortKeys(std::string* keys) {
                items.size() * kEventKeySize);
 }
 
+// Trace ids compare as two big-endian words: the same order as bytewise,
+// several times cheaper than std::array's element-by-element comparison.
+bool TraceLess(const TraceId& a, const TraceId& b) {
+  const uint64_t a0 = coding::GetBigEndian64(a.data());
+  const uint64_t b0 = coding::GetBigEndian64(b.data());
+  if (a0 != b0) return a0 < b0;
+  return coding::GetBigEndian64(a.data() + 8) <
+         coding::GetBigEndian64(b.data() + 8);
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> TraceRuns::NextRunId(MDB_txn* txn) const {
@@ -97,8 +107,9 @@ absl::StatusOr<std::vector<RunInfo>> TraceRuns::ListRuns(MDB_txn* txn) const {
 
 absl::Status TraceRuns::AddBatch(MDB_txn* txn, TracePostings postings) const {
   if (postings.empty()) return absl::OkStatus();
-  std::sort(postings.begin(), postings.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(postings.begin(), postings.end(), [](const auto& a, const auto& b) {
+    return TraceLess(a.first, b.first);
+  });
   TV_ASSIGN_OR_RETURN(const uint64_t run_id, NextRunId(txn));
   RunInfo info;
   info.run_id = run_id;
@@ -195,9 +206,10 @@ absl::Status TraceRuns::MergeFullLevels(MDB_txn* txn) const {
       }
       if (rc != MDB_NOTFOUND) return LmdbError(rc, "reading the trace index");
     }
-    std::stable_sort(
-        entries.begin(), entries.end(),
-        [](const Entry& a, const Entry& b) { return a.trace < b.trace; });
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& a, const Entry& b) {
+                       return TraceLess(a.trace, b.trace);
+                     });
     int rc = mdb_drop(txn, level(lvl), 0);  // 0: empty it, keep the table
     if (rc != 0) return LmdbError(rc, "emptying a trace index level");
     for (const RunInfo& r : group) {

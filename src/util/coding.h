@@ -3,6 +3,7 @@
 #ifndef TRAVERSION_UTIL_CODING_H_
 #define TRAVERSION_UTIL_CODING_H_
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,8 +25,11 @@ inline void PutBigEndian32(uint8_t* out, uint32_t v) {
   }
 }
 inline uint64_t GetBigEndian64(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
+  uint64_t v;
+  std::memcpy(&v, in, 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    v = __builtin_bswap64(v);
+  }
   return v;
 }
 inline uint32_t GetBigEndian32(const uint8_t* in) {
