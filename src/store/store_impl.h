@@ -183,6 +183,9 @@ class Store::Impl {
   absl::Status OpenEnvironment();
   absl::Status InitializeOrCheckFormat();
   absl::Status GrowMap();
+  absl::Status PreallocateLockFile() const;
+  absl::Status CheckNotTruncated() const;
+  absl::Status CommitError(int rc) const;
   absl::Status AdoptMapSizeFromOtherProcess() const;
 
   std::string path_;

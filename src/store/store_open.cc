@@ -2,6 +2,7 @@
 // transactions and statistics.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,6 +66,10 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
 
   std::error_code ec;
   const bool exists = std::filesystem::exists(path + "/data.mdb", ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot look into store directory '", path, "': ", ec.message()));
+  }
   if (!exists) {
     if (!options.create_if_missing || options.read_only) {
       return absl::NotFoundError(
@@ -132,6 +137,9 @@ absl::Status Store::Impl::OpenEnvironment() {
     // guarantees.
     if (!DirectoryIsWritable(path_)) flags |= MDB_NOLOCK;
   }
+  if (!options_.read_only) {
+    TV_RETURN_IF_ERROR(PreallocateLockFile());
+  }
   rc = mdb_env_open(env_, path_.c_str(), flags, 0600);
   if (rc != 0) {
     absl::Status st =
@@ -143,6 +151,50 @@ absl::Status Store::Impl::OpenEnvironment() {
   // Clear reader slots left by processes that died holding a transaction.
   int dead = 0;
   mdb_reader_check(env_, &dead);
+  return CheckNotTruncated();
+}
+
+absl::Status Store::Impl::PreallocateLockFile() const {
+  // LMDB sizes lock.mdb with ftruncate and writes it through a shared map;
+  // on a full disk the first write to a sparse page kills the process with
+  // SIGBUS. Reserving the blocks first turns that into an error here.
+  const std::string lock = path_ + "/lock.mdb";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return absl::OkStatus();  // made earlier, allocated
+    return LmdbError(errno, absl::StrCat("creating '", lock, "'"));
+  }
+  // The reader table: a header plus one 64-byte slot per reader, rounded up
+  // generously (LMDB's own computation is about the same).
+  const off_t size =
+      static_cast<off_t>(64 * 1024 + uint64_t{options_.max_readers} * 64);
+  const int err = ::posix_fallocate(fd, 0, size);
+  ::close(fd);
+  if (err != 0) {
+    ::unlink(lock.c_str());
+    return LmdbError(err, absl::StrCat("reserving space for '", lock, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::Impl::CheckNotTruncated() const {
+  // Pages past the end of the file would be read through the map and raise
+  // SIGBUS; a copy that stopped half way must be an error instead.
+  MDB_envinfo info;
+  MDB_stat st;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) {
+    return absl::OkStatus();
+  }
+  struct stat file_stat;
+  if (::stat((path_ + "/data.mdb").c_str(), &file_stat) != 0) {
+    return absl::OkStatus();
+  }
+  const uint64_t needed = (uint64_t{info.me_last_pgno} + 1) * st.ms_psize;
+  if (static_cast<uint64_t>(file_stat.st_size) < needed) {
+    return absl::DataLossError(absl::StrCat(
+        "store '", path_, "' is truncated: data.mdb has ", file_stat.st_size,
+        " bytes but its pages reach ", needed, " (an interrupted copy?)"));
+  }
   return absl::OkStatus();
 }
 
@@ -157,9 +209,10 @@ absl::Status Store::Impl::InitializeOrCheckFormat() {
     if (rc != 0) return LmdbError(rc, "starting the opening transaction");
     txn = Txn(raw);
   }
-  // Is this an LMDB environment we made? The meta table must exist unless
-  // the environment is brand new (its main database empty).
+  // Is this an LMDB environment we made? Decide before creating anything,
+  // so that refusing leaves a foreign environment untouched.
   MDB_dbi meta;
+  bool fresh = false;
   int rc = mdb_dbi_open(txn.get(), "meta", 0, &meta);
   if (rc == MDB_NOTFOUND) {
     MDB_dbi main;
@@ -173,46 +226,23 @@ absl::Status Store::Impl::InitializeOrCheckFormat() {
       return absl::NotFoundError(
           absl::StrCat("'", path_, "' holds no Traversion store yet"));
     }
+    fresh = true;
   } else if (rc != 0) {
     return LmdbError(rc, "opening table meta");
-  }
-  for (int t = 0; t < store::kTableCount; ++t) {
-    rc = mdb_dbi_open(txn.get(), store::TableName(static_cast<store::Table>(t)),
-                      create, &dbis_[t]);
-    if (rc != 0) {
-      if (rc == MDB_NOTFOUND) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "'", path_, "' is not a complete Traversion store: table ",
-            store::TableName(static_cast<store::Table>(t)), " is missing"));
-      }
-      return LmdbError(
-          rc, absl::StrCat("opening table ",
-                           store::TableName(static_cast<store::Table>(t))));
-    }
-  }
-  MDB_val key = ToVal(absl::string_view(kFormatKey));
-  MDB_val value;
-  rc = mdb_get(txn.get(), dbis_[store::kMeta], &key, &value);
-  if (rc == MDB_NOTFOUND) {
-    MDB_stat st;
-    mdb_stat(txn.get(), dbis_[store::kEvents], &st);
-    if (st.ms_entries > 0 || options_.read_only) {
+  } else {
+    MDB_val key = ToVal(absl::string_view(kFormatKey));
+    MDB_val value;
+    rc = mdb_get(txn.get(), meta, &key, &value);
+    if (rc == MDB_NOTFOUND) {
       return absl::FailedPreconditionError(absl::StrCat(
           "'", path_, "' has no format version: not a Traversion store"));
     }
-    uint8_t buf[4];
-    coding::PutBigEndian32(buf, store::kFormatVersion);
-    MDB_val v = ToVal(buf, 4);
-    rc = mdb_put(txn.get(), dbis_[store::kMeta], &key, &v, 0);
-    if (rc != 0) return LmdbError(rc, "writing the format version");
-  } else if (rc != 0) {
-    return LmdbError(rc, "reading the format version");
-  } else {
+    if (rc != 0) return LmdbError(rc, "reading the format version");
     if (value.mv_size != 4) {
       return absl::DataLossError(
           absl::StrCat("'", path_, "': malformed format version record"));
     }
-    uint32_t version = coding::GetBigEndian32(store::Bytes(value));
+    const uint32_t version = coding::GetBigEndian32(store::Bytes(value));
     if (version > store::kFormatVersion) {
       return absl::FailedPreconditionError(absl::StrCat(
           "store '", path_, "' has format version ", version,
@@ -223,6 +253,24 @@ absl::Status Store::Impl::InitializeOrCheckFormat() {
       return absl::DataLossError(
           absl::StrCat("'", path_, "': invalid format version 0"));
     }
+  }
+  for (int t = 0; t < store::kTableCount; ++t) {
+    const char* name = store::TableName(static_cast<store::Table>(t));
+    rc = mdb_dbi_open(txn.get(), name, create, &dbis_[t]);
+    if (rc == MDB_NOTFOUND) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "'", path_, "' is not a complete Traversion store: table ", name,
+          " is missing"));
+    }
+    if (rc != 0) return LmdbError(rc, absl::StrCat("opening table ", name));
+  }
+  if (fresh) {
+    MDB_val key = ToVal(absl::string_view(kFormatKey));
+    uint8_t buf[4];
+    coding::PutBigEndian32(buf, store::kFormatVersion);
+    MDB_val v = ToVal(buf, 4);
+    rc = mdb_put(txn.get(), dbis_[store::kMeta], &key, &v, 0);
+    if (rc != 0) return LmdbError(rc, "writing the format version");
   }
   // Commit even a read-only transaction: DBI handles opened in a transaction
   // that is aborted are closed with it.
@@ -310,7 +358,7 @@ absl::Status Store::Impl::RunWrite(
         return absl::OkStatus();
       }
       map_full = rc == MDB_MAP_FULL;
-      status = LmdbError(rc, "committing");
+      status = CommitError(rc);
     } else {
       map_full = absl::IsResourceExhausted(status) &&
                  absl::StrContains(status.message(), "MDB_MAP_FULL");
@@ -322,6 +370,22 @@ absl::Status Store::Impl::RunWrite(
     TV_RETURN_IF_ERROR(GrowMap());
   }
   return absl::ResourceExhaustedError("the map could not be grown enough");
+}
+
+absl::Status Store::Impl::CommitError(int rc) const {
+  // LMDB reports a short write as EIO; on a full file system that is the
+  // disk-full case, which callers should see as such.
+  if (rc == EIO) {
+    struct statvfs fs;
+    if (::statvfs(path_.c_str(), &fs) == 0 &&
+        uint64_t{fs.f_bavail} * fs.f_frsize < (uint64_t{4} << 20)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "committing to '", path_,
+          "': no space left on the device (the disk is full); nothing of "
+          "this batch was committed"));
+    }
+  }
+  return LmdbError(rc, "committing");
 }
 
 absl::Status Store::Impl::Sync() {
