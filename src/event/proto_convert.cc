@@ -11,6 +11,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "event/presence.h"
 #include "util/status_macros.h"
 
 namespace traversion::internal {
@@ -42,17 +43,6 @@ void ClearUnknownFields(M* message) {
     reflection->MutableUnknownFields(message)->Clear();
   }
 }
-
-template <size_t N>
-bool AllZero(const std::array<uint8_t, N>& bytes) {
-  for (uint8_t b : bytes) {
-    if (b != 0) return false;
-  }
-  return true;
-}
-
-// +0.0 is the proto3 default; -0.0 is a value and is kept.
-bool IsDefaultDouble(double d) { return std::bit_cast<uint64_t>(d) == 0; }
 
 // An id as raw bytes; all-zero as empty bytes. `mutable_field` returns the
 // field's string, and is called only when it must change.
@@ -100,25 +90,6 @@ void AssignNumbers(const std::vector<T>& values,
                    google::protobuf::RepeatedField<U>* m) {
   m->Clear();  // keeps the capacity
   m->Add(values.begin(), values.end());
-}
-
-bool IsEmpty(const ServiceRef& s) {
-  return s.name.empty() && s.instance.empty() && s.host.empty() &&
-         s.version.empty() && s.namespace_.empty() && s.environment.empty();
-}
-
-bool IsEmpty(const TraceContext& t) {
-  return t.trace_flags == 0 && AllZero(t.trace_id) && AllZero(t.span_id) &&
-         AllZero(t.parent_span_id);
-}
-
-bool IsEmpty(const Semantic& s) {
-  return s.intent.empty() && s.category.empty() && s.tags.empty();
-}
-
-bool IsEmpty(const Impact& i) {
-  return !i.customer_facing && i.slo.empty() &&
-         IsDefaultDouble(i.severity_score);
 }
 
 void WriteService(const ServiceRef& s, v1::ServiceRef* m) {

@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "event/presence.h"
+
 namespace traversion::internal {
 namespace {
 
@@ -91,32 +93,8 @@ class Writer {
 };
 
 template <size_t N>
-bool AllZero(const std::array<uint8_t, N>& bytes) {
-  for (uint8_t b : bytes) {
-    if (b != 0) return false;
-  }
-  return true;
-}
-
-template <size_t N>
 void Id(Writer& w, uint32_t field, const std::array<uint8_t, N>& id) {
   if (!AllZero(id)) w.Bytes(field, id.data(), N);
-}
-
-bool IsEmpty(const ServiceRef& s) {
-  return s.name.empty() && s.instance.empty() && s.host.empty() &&
-         s.version.empty() && s.namespace_.empty() && s.environment.empty();
-}
-bool IsEmpty(const TraceContext& t) {
-  return t.trace_flags == 0 && AllZero(t.trace_id) && AllZero(t.span_id) &&
-         AllZero(t.parent_span_id);
-}
-bool IsEmpty(const Semantic& s) {
-  return s.intent.empty() && s.category.empty() && s.tags.empty();
-}
-bool IsEmpty(const Impact& i) {
-  return !i.customer_facing && i.slo.empty() &&
-         std::bit_cast<uint64_t>(i.severity_score) == 0;
 }
 
 void WriteAttributeValue(Writer& w, const AttributeValue& value) {
