@@ -66,6 +66,9 @@ void RunIngest(benchmark::State& state, Sink& sink, const std::string& name,
     state.SkipWithError(error.c_str());
     return;
   }
+  // Start every contender with no dirty pages left by the previous one (the
+  // kernel's write-back of a peer's gigabytes would otherwise slow the next).
+  sync();
   ServiceWorkload workload(kSeed);
   std::vector<Event> events;
   double timed_s = 0;
