@@ -31,7 +31,9 @@ class ManualClock final : public Clock {
   uint64_t NowNanos() const override {
     return now_ns_.load(std::memory_order_relaxed);
   }
-  void Set(uint64_t now_ns) { now_ns_.store(now_ns, std::memory_order_relaxed); }
+  void Set(uint64_t now_ns) {
+    now_ns_.store(now_ns, std::memory_order_relaxed);
+  }
   void Advance(uint64_t delta_ns) {
     now_ns_.fetch_add(delta_ns, std::memory_order_relaxed);
   }

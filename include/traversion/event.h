@@ -49,8 +49,7 @@ struct EventId {
     return !(a == b);
   }
   friend bool operator<(const EventId& a, const EventId& b) {
-    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns
-                                  : a.suffix < b.suffix;
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.suffix < b.suffix;
   }
   template <typename H>
   friend H AbslHashValue(H h, const EventId& id) {
@@ -285,9 +284,9 @@ struct UiInteractionData {
   std::string user_id;
 };
 
-using Payload =
-    std::variant<std::monostate, SpanData, LogData, ErrorData, MetricData,
-                 KernelData, KubernetesData, EntityStateData, UiInteractionData>;
+using Payload = std::variant<std::monostate, SpanData, LogData, ErrorData,
+                             MetricData, KernelData, KubernetesData,
+                             EntityStateData, UiInteractionData>;
 
 // --- the event --------------------------------------------------------------
 
@@ -319,12 +318,8 @@ struct Event {
   const SpanData* span() const { return std::get_if<SpanData>(&payload); }
   const LogData* log() const { return std::get_if<LogData>(&payload); }
   const ErrorData* error() const { return std::get_if<ErrorData>(&payload); }
-  const MetricData* metric() const {
-    return std::get_if<MetricData>(&payload);
-  }
-  const KernelData* kernel() const {
-    return std::get_if<KernelData>(&payload);
-  }
+  const MetricData* metric() const { return std::get_if<MetricData>(&payload); }
+  const KernelData* kernel() const { return std::get_if<KernelData>(&payload); }
   const KubernetesData* kubernetes() const {
     return std::get_if<KubernetesData>(&payload);
   }

@@ -79,8 +79,8 @@ struct StoreOptions {
 };
 
 struct WriteResult {
-  size_t written = 0;     // events newly stored
-  size_t duplicates = 0;  // events whose id was already stored (skipped)
+  size_t written = 0;          // events newly stored
+  size_t duplicates = 0;       // events whose id was already stored (skipped)
   uint64_t new_revisions = 0;  // entity revisions created by this batch
   // The id of every input event, in input order (assigned where it was empty).
   std::vector<EventId> ids;
@@ -90,8 +90,8 @@ struct WriteResult {
 // any of its elements (OR). The store uses the narrowest index that applies:
 // trace, then entity, then service, else a time-ordered scan of all events.
 struct EventFilter {
-  uint64_t from_ns = 0;                                    // inclusive
-  uint64_t to_ns = std::numeric_limits<uint64_t>::max();   // exclusive
+  uint64_t from_ns = 0;                                   // inclusive
+  uint64_t to_ns = std::numeric_limits<uint64_t>::max();  // exclusive
   std::vector<std::string> services;
   std::vector<EventType> types;
   Severity min_severity = Severity::kUnspecified;
@@ -135,12 +135,12 @@ class EventCursor {
 struct EntityRevision {
   std::string entity;
   std::string entity_type;
-  std::string service;  // service of the observation that made it
-  uint64_t revision = 0;   // store-wide, increasing in commit order
-  uint64_t time_ns = 0;    // when the state was observed
+  std::string service;    // service of the observation that made it
+  uint64_t revision = 0;  // store-wide, increasing in commit order
+  uint64_t time_ns = 0;   // when the state was observed
   bool deleted = false;
   std::vector<EntityField> fields;  // sorted by name
-  EventId event_id;  // the observation event
+  EventId event_id;                 // the observation event
 };
 
 // Restricts entity queries. Empty members match everything.
