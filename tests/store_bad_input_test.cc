@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "store/layout.h"
 #include "support/process_support.h"
 #include "support/test_support.h"
 #include "traversion/event_codec.h"
@@ -557,19 +558,20 @@ TEST(StoreBadInputTest, NewerFormatIsRefusedAndLeftUntouched) {
   ScratchDir scratch;
   const std::string dir = scratch.Sub("store");
   CreateStoreWithEvents(dir, 3);
+  const uint32_t current = store::kFormatVersion;
   {
     RawEnv env(dir);
-    ASSERT_EQ(env.Get("meta", "format_version"), BigEndian32(1))
-        << "the store does not record format version 1 as documented";
+    ASSERT_EQ(env.Get("meta", "format_version"), BigEndian32(current))
+        << "the store does not record its format version as documented";
   }
-  SetFormatVersion(dir, BigEndian32(2));
+  SetFormatVersion(dir, BigEndian32(current + 1));
 
   StoreOptions read_only;
   read_only.read_only = true;
   for (const StoreOptions& options : {StoreOptions{}, read_only}) {
     SCOPED_TRACE(options.read_only ? "read-only" : "read-write");
     auto store = Store::Open(dir, options);
-    ASSERT_FALSE(store.ok()) << "opened a store of format 2";
+    ASSERT_FALSE(store.ok()) << "opened a store of a newer format";
     EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
         << store.status();
     EXPECT_TRUE(absl::StrContains(Lower(store.status().message()), "format"))
@@ -577,14 +579,28 @@ TEST(StoreBadInputTest, NewerFormatIsRefusedAndLeftUntouched) {
   }
   {
     RawEnv env(dir);
-    EXPECT_EQ(env.Get("meta", "format_version"), BigEndian32(2))
+    EXPECT_EQ(env.Get("meta", "format_version"), BigEndian32(current + 1))
         << "a refused open rewrote the format version";
   }
 
-  SetFormatVersion(dir, BigEndian32(1));
+  SetFormatVersion(dir, BigEndian32(current));
   auto store = Store::Open(dir);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(ReadAll(**store).size(), 3u);
+}
+
+TEST(StoreBadInputTest, OlderUnreadableFormatIsRefused) {
+  ScratchDir scratch;
+  const std::string dir = scratch.Sub("store");
+  CreateStoreWithEvents(dir, 3);
+  ASSERT_GT(store::kMinFormatVersion, 1u);
+  SetFormatVersion(dir, BigEndian32(store::kMinFormatVersion - 1));
+  auto store = Store::Open(dir);
+  ASSERT_FALSE(store.ok()) << "opened a store of an unreadable older format";
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
+      << store.status();
+  EXPECT_TRUE(absl::StrContains(store.status().message(), "older"))
+      << store.status();
 }
 
 TEST(StoreBadInputTest, UnknownOrMalformedFormatVersionIsRefused) {

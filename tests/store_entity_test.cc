@@ -139,6 +139,32 @@ TEST_F(EntityTest, StateAtTimeAndRevisionWithFilters) {
   EXPECT_FALSE(before_any->has_value());
 }
 
+TEST_F(EntityTest, StateAtIsSortedByNameWithLongNamesMergedIn) {
+  // Names past the inline limit are keyed by hash; StateAt must still list
+  // every entity in name order and honour prefixes for both kinds.
+  const std::string long_b = "pool/b" + std::string(600, 'x');
+  const std::string long_z = "zz/" + std::string(500, 'z');
+  const std::vector<std::string> names = {"pool/c", long_z,   "cfg/a",
+                                          long_b,   "pool/a", "pool/bz"};
+  uint64_t t = kT0;
+  for (const std::string& name : names) Observe(++t, name, {{"v", "1"}});
+  auto state = store_->StateAt(t);
+  ASSERT_TRUE(state.ok()) << state.status();
+  std::vector<std::string> got;
+  for (const EntityRevision& r : *state) got.push_back(r.entity);
+  std::vector<std::string> expected = names;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(got, expected);
+
+  EntityFilter pool_b;
+  pool_b.name_prefix = "pool/b";
+  auto filtered = store_->StateAt(t, pool_b);
+  ASSERT_TRUE(filtered.ok());
+  got.clear();
+  for (const EntityRevision& r : *filtered) got.push_back(r.entity);
+  EXPECT_EQ(got, (std::vector<std::string>{long_b, "pool/bz"}));
+}
+
 TEST_F(EntityTest, ChangesBetweenGivesAddedRemovedModifiedWithFields) {
   Observe(kT0 + 1, "keep", {{"x", "1"}});
   Observe(kT0 + 1, "mod", {{"a", "1"}, {"b", "2"}, {"gone", "z"}});

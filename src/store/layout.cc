@@ -110,6 +110,41 @@ bool DecodeRevision(absl::string_view data, RevisionRecord* rec) {
   return p == end;
 }
 
+std::string EntitiesKey(absl::string_view name) {
+  std::string key;
+  if (name.size() <= kMaxInlineEntityName) {
+    key.reserve(1 + name.size());
+    key.push_back('\0');
+    key.append(name.data(), name.size());
+  } else {
+    key.push_back('\1');
+    coding::AppendBigEndian64(&key, coding::StableHash64(name, 1));
+    coding::AppendBigEndian64(&key, coding::StableHash64(name, 2));
+  }
+  return key;
+}
+
+std::string EntitiesValue(uint64_t entity_id, absl::string_view name) {
+  std::string value;
+  coding::AppendBigEndian64(&value, entity_id);
+  if (name.size() > kMaxInlineEntityName)
+    value.append(name.data(), name.size());
+  return value;
+}
+
+bool DecodeEntitiesEntry(absl::string_view key, absl::string_view value,
+                         uint64_t* entity_id, absl::string_view* name) {
+  if (key.empty() || value.size() < 8) return false;
+  *entity_id =
+      coding::GetBigEndian64(reinterpret_cast<const uint8_t*>(value.data()));
+  if (key[0] == '\0') {
+    *name = key.substr(1);
+    return value.size() == 8;
+  }
+  *name = value.substr(8);
+  return key[0] == '\1' && key.size() == 17 && !name->empty();
+}
+
 std::string EntRevKey(uint64_t entity_id, uint64_t time_ns, uint64_t revision) {
   std::string key;
   key.reserve(24);

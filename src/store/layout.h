@@ -14,7 +14,9 @@
 //   names       kind(1) | name            -> id(8) | name  (short names)
 //               kind|0x80 | hash128(name) -> id(8) | name  (long names)
 //   ids         kind(1) | id(8)           -> name
-//   entities    entity id(8)              -> EntityRecord
+//   entities    0x00 | name (short names) -> entity id(8)
+//               0x01 | hash128(long name) -> entity id(8) | name
+//               (name order, so the state of every entity streams sorted)
 //   ent_rev     entity id(8) | ~time(8) | ~revision(8) -> RevisionRecord
 //   ent_by_rev  entity id(8) | ~revision(8)            -> time(8)
 //   rev_time    time(8) | revision(8)                  -> entity id(8)
@@ -36,7 +38,10 @@
 
 namespace traversion::store {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+// Oldest format this build reads. Format 1 (development builds before the
+// trace runs and the name-ordered entities table) has no migration.
+inline constexpr uint32_t kMinFormatVersion = 2;
 inline constexpr uint64_t kMaxPostingSpanNs = 60ull * 1000 * 1000 * 1000;
 inline constexpr size_t kEventKeySize = 16;
 
@@ -137,11 +142,14 @@ struct RevisionRecord {
 std::string EncodeRevision(const RevisionRecord& rec);
 bool DecodeRevision(absl::string_view data, RevisionRecord* rec);
 
-// What the entities table keeps per entity (its identity, for listing).
-struct EntityRecord {
-  std::string name;
-};
-
+// The entities table lists the entities that have revisions, keyed so that
+// iteration is in name order (long names, keyed by hash, come last).
+std::string EntitiesKey(absl::string_view name);
+std::string EntitiesValue(uint64_t entity_id, absl::string_view name);
+// Reads an entities-table entry; false if malformed.
+bool DecodeEntitiesEntry(absl::string_view key, absl::string_view value,
+                         uint64_t* entity_id, absl::string_view* name);
+inline constexpr size_t kMaxInlineEntityName = 400;
 std::string EntRevKey(uint64_t entity_id, uint64_t time_ns, uint64_t revision);
 std::string EntByRevKey(uint64_t entity_id, uint64_t revision);
 std::string RevTimeKey(uint64_t time_ns, uint64_t revision);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -171,36 +172,107 @@ absl::StatusOr<std::vector<EntityRevision>> Store::Impl::StateAt(
     std::optional<uint64_t> time_ns, std::optional<uint64_t> revision,
     const EntityFilter& filter) const {
   TV_ASSIGN_OR_RETURN(ReadTxn txn, BeginRead());
+  // One seek per entity is the whole cost, so everything around it is kept
+  // lean: the entities table is walked in name order (no sort), one cursor
+  // is reused for every seek, records are decoded straight into the result,
+  // and service names are looked up once per id.
   std::vector<EntityRevision> state;
-  Cursor entities;
+  Cursor entities, revs;
   int rc = entities.Open(txn.get(), dbis_[store::kEntities]);
+  if (rc == 0) rc = revs.Open(txn.get(), dbis_[store::kEntRev]);
   if (rc != 0) return LmdbError(rc, "opening entities");
+  absl::flat_hash_map<uint32_t, std::string> services;
+  std::string seek;
+  store::RevisionRecord rec;
   MDB_val k, v;
-  for (rc = entities.Get(&k, &v, MDB_FIRST); rc == 0;
+  // Short names are keys, so a name prefix is a key range.
+  std::string start(1, '\0');
+  start += filter.name_prefix;
+  k = store::ToVal(start);
+  size_t long_names_from = std::string::npos;  // where hashed keys begin
+  for (rc = entities.Get(&k, &v, MDB_SET_RANGE); rc == 0;
        rc = entities.Get(&k, &v, MDB_NEXT)) {
-    if (k.mv_size != 8) return absl::DataLossError("malformed entity key");
-    const absl::string_view name = store::FromVal(v);
-    if (!filter.name_prefix.empty() &&
-        !absl::StartsWith(name, filter.name_prefix)) {
+    uint64_t id;
+    absl::string_view name;
+    if (!store::DecodeEntitiesEntry(store::FromVal(k), store::FromVal(v), &id,
+                                    &name)) {
+      return absl::DataLossError("malformed entities entry");
+    }
+    if (!absl::StartsWith(name, filter.name_prefix)) {
+      if (store::Bytes(k)[0] == 0) {
+        // Past the prefix among short names: skip to the long names.
+        const std::string longs(1, '\1');
+        k = store::ToVal(longs);
+        rc = entities.Get(&k, &v, MDB_SET_RANGE);
+        if (rc != 0) break;
+        if (!store::DecodeEntitiesEntry(store::FromVal(k), store::FromVal(v),
+                                        &id, &name)) {
+          return absl::DataLossError("malformed entities entry");
+        }
+        if (!absl::StartsWith(name, filter.name_prefix)) continue;
+      } else {
+        continue;
+      }
+    }
+    if (store::Bytes(k)[0] != 0 && long_names_from == std::string::npos) {
+      long_names_from = state.size();
+    }
+    bool found = false;
+    if (time_ns.has_value()) {
+      seek = store::EntRevKey(id, *time_ns, ~uint64_t{0});
+      MDB_val rk = store::ToVal(seek), rv;
+      int r = revs.Get(&rk, &rv, MDB_SET_RANGE);
+      if (r != 0 && r != MDB_NOTFOUND) {
+        return LmdbError(r, "seeking an entity revision");
+      }
+      if (r == 0 && rk.mv_size == 24 &&
+          coding::GetBigEndian64(store::Bytes(rk)) == id) {
+        if (!store::DecodeRevision(store::FromVal(rv), &rec)) {
+          return absl::DataLossError("malformed entity revision record");
+        }
+        found = true;
+      }
+    } else {
+      TV_ASSIGN_OR_RETURN(std::optional<store::RevisionRecord> r,
+                          RevisionAsOfRevision(txn.get(), id, *revision));
+      if (r.has_value()) {
+        rec = std::move(*r);
+        found = true;
+      }
+    }
+    if (!found || rec.deleted) continue;
+    if (!filter.entity_type.empty() && rec.entity_type != filter.entity_type) {
       continue;
     }
-    const uint64_t id = coding::GetBigEndian64(store::Bytes(k));
-    std::optional<RevisionRecord> rec;
-    if (time_ns.has_value()) {
-      TV_ASSIGN_OR_RETURN(rec, RevisionAsOfTime(txn.get(), id, *time_ns));
-    } else {
-      TV_ASSIGN_OR_RETURN(rec, RevisionAsOfRevision(txn.get(), id, *revision));
+    auto service = services.find(rec.service_id);
+    if (service == services.end()) {
+      TV_ASSIGN_OR_RETURN(
+          std::string service_name,
+          NameOf(txn.get(), NameKind::kService, rec.service_id));
+      service = services.emplace(rec.service_id, std::move(service_name)).first;
     }
-    if (!rec.has_value() || rec->deleted) continue;
-    TV_ASSIGN_OR_RETURN(EntityRevision r,
-                        ToEntityRevision(txn.get(), name, *rec));
-    if (Matches(filter, r)) state.push_back(std::move(r));
+    if (!filter.service.empty() && service->second != filter.service) continue;
+    EntityRevision& out = state.emplace_back();
+    out.entity = std::string(name);
+    out.entity_type = std::move(rec.entity_type);
+    out.service = service->second;
+    out.revision = rec.revision;
+    out.time_ns = rec.time_ns;
+    out.deleted = false;
+    out.fields = std::move(rec.fields);
+    out.event_id = rec.event_id;
   }
   if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "reading entities");
-  std::sort(state.begin(), state.end(),
-            [](const EntityRevision& a, const EntityRevision& b) {
-              return a.entity < b.entity;
-            });
+  if (long_names_from != std::string::npos) {
+    // Names over kMaxInlineEntityName are keyed by hash: sort those few and
+    // merge them into the name-ordered rest.
+    auto by_name = [](const EntityRevision& a, const EntityRevision& b) {
+      return a.entity < b.entity;
+    };
+    auto middle = state.begin() + static_cast<ptrdiff_t>(long_names_from);
+    std::sort(middle, state.end(), by_name);
+    std::inplace_merge(state.begin(), middle, state.end(), by_name);
+  }
   return state;
 }
 
@@ -233,11 +305,8 @@ absl::StatusOr<std::vector<EntityChange>> Store::Impl::ChangesBetween(
     return LmdbError(rc, "reading the revision timeline");
   }
   for (uint64_t id : order) {
-    const std::string key = store::U64Key(id);
-    MDB_val ek = ToVal(key), ev;
-    rc = mdb_get(txn.get(), dbis_[store::kEntities], &ek, &ev);
-    if (rc != 0) return LmdbError(rc, "reading an entity");
-    const absl::string_view name = store::FromVal(ev);
+    TV_ASSIGN_OR_RETURN(const std::string name,
+                        NameOf(txn.get(), NameKind::kEntity, id));
     TV_ASSIGN_OR_RETURN(std::optional<RevisionRecord> before,
                         RevisionAsOfTime(txn.get(), id, t1_ns));
     TV_ASSIGN_OR_RETURN(std::optional<RevisionRecord> after,

@@ -253,6 +253,13 @@ absl::Status Store::Impl::InitializeOrCheckFormat() {
       return absl::DataLossError(
           absl::StrCat("'", path_, "': invalid format version 0"));
     }
+    if (version < store::kMinFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store '", path_, "' has format version ", version,
+          ", older than this build of Traversion reads (",
+          store::kMinFormatVersion, " to ", store::kFormatVersion,
+          "); export it with the build that wrote it and import it here"));
+    }
   }
   for (int t = 0; t < store::kTableCount; ++t) {
     const char* name = store::TableName(static_cast<store::Table>(t));

@@ -148,7 +148,7 @@ absl::StatusOr<RetentionResult> Store::Impl::DeleteBefore(uint64_t cutoff_ns) {
   //    (the newest before it) unless it is a deletion, and drop older ones.
   //    An entity whose last revision was a deletion before the cut-off
   //    leaves the entities table.
-  std::string resume = store::U64Key(0);
+  std::string resume;  // entities-table key to continue from; "" = start
   for (bool more = true; more;) {
     uint64_t deleted = 0;
     std::string next;
@@ -162,17 +162,25 @@ absl::StatusOr<RetentionResult> Store::Impl::DeleteBefore(uint64_t cutoff_ns) {
           if (rc != 0) return LmdbError(rc, "opening entities");
           std::string seek = resume;
           MDB_val ek = ToVal(seek), ev;
-          std::vector<uint64_t> ids;
-          for (rc = entities.Get(&ek, &ev, MDB_SET_RANGE); rc == 0;
-               rc = entities.Get(&ek, &ev, MDB_NEXT)) {
-            if (ek.mv_size != 8) return absl::DataLossError("bad entity key");
-            ids.push_back(coding::GetBigEndian64(store::Bytes(ek)));
+          // (entities-table key, entity id), a thousand at a time.
+          std::vector<std::pair<std::string, uint64_t>> ids;
+          for (rc = entities.Get(&ek, &ev,
+                                 seek.empty() ? MDB_FIRST : MDB_SET_RANGE);
+               rc == 0; rc = entities.Get(&ek, &ev, MDB_NEXT)) {
+            uint64_t entity_id;
+            absl::string_view name;
+            if (!store::DecodeEntitiesEntry(store::FromVal(ek),
+                                            store::FromVal(ev), &entity_id,
+                                            &name)) {
+              return absl::DataLossError("malformed entities entry");
+            }
+            ids.emplace_back(std::string(store::FromVal(ek)), entity_id);
             if (ids.size() == 1000) break;
           }
           if (rc != 0 && rc != MDB_NOTFOUND) {
             return LmdbError(rc, "scanning entities");
           }
-          for (uint64_t id : ids) {
+          for (const auto& [entities_key, id] : ids) {
             // Collect first: this entity's revisions before the cut-off.
             std::vector<store::RevisionRecord> old;
             const std::string start =
@@ -218,8 +226,7 @@ absl::StatusOr<RetentionResult> Store::Impl::DeleteBefore(uint64_t cutoff_ns) {
               int a = revs.Get(&ak, &av, MDB_SET_RANGE);
               if (a != 0 || ak.mv_size != 24 ||
                   coding::GetBigEndian64(store::Bytes(ak)) != id) {
-                const std::string key = store::U64Key(id);
-                MDB_val dk = ToVal(key);
+                MDB_val dk = ToVal(entities_key);
                 int d = mdb_del(txn, dbis_[store::kEntities], &dk, nullptr);
                 if (d != 0 && d != MDB_NOTFOUND) {
                   return LmdbError(d, "deleting an entity");
@@ -227,13 +234,13 @@ absl::StatusOr<RetentionResult> Store::Impl::DeleteBefore(uint64_t cutoff_ns) {
               }
             }
             if (deleted >= kChangesPerTxn) {
-              next = store::U64Key(id + 1);
+              next = entities_key + std::string(1, '\0');  // successor
               more = true;
               return absl::OkStatus();
             }
           }
           if (ids.size() == 1000) {
-            next = store::U64Key(ids.back() + 1);
+            next = ids.back().first + std::string(1, '\0');
             more = true;
           }
           return absl::OkStatus();

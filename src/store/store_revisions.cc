@@ -79,7 +79,8 @@ absl::StatusOr<uint64_t> Store::Impl::DeriveRevisions(
     const std::string k1 = store::EntRevKey(eid, rec.time_ns, rec.revision);
     const std::string k2 = store::EntByRevKey(eid, rec.revision);
     const std::string k3 = store::RevTimeKey(rec.time_ns, rec.revision);
-    const std::string k4 = store::U64Key(eid);
+    const std::string k4 = store::EntitiesKey(name);
+    const std::string v4 = store::EntitiesValue(eid, name);
     uint8_t time_buf[8], id_buf[8];
     coding::PutBigEndian64(time_buf, rec.time_ns);
     coding::PutBigEndian64(id_buf, eid);
@@ -91,7 +92,7 @@ absl::StatusOr<uint64_t> Store::Impl::DeriveRevisions(
         {store::kEntRev, &k1, ToVal(value)},
         {store::kEntByRev, &k2, ToVal(time_buf, 8)},
         {store::kRevTime, &k3, ToVal(id_buf, 8)},
-        {store::kEntities, &k4, ToVal(name)},
+        {store::kEntities, &k4, ToVal(v4)},
     };
     for (const auto& p : puts) {
       MDB_val k = ToVal(*p.key);
