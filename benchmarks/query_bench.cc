@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -106,6 +107,22 @@ struct BuiltStore {
 
 // Builds (or finds in the cache) a store filled by `fill`, which writes
 // through the store and returns the marker text describing the data.
+// Deletes cached stores of other workload or format versions: they can never
+// be reused, and each holds gigabytes.
+void RemoveStaleCaches(const std::string& current) {
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(Flags().cache_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int workload = 0, format = 0;
+    if (name != current &&
+        std::sscanf(name.c_str(), "w%d-f%d", &workload, &format) == 2) {
+      std::fprintf(stderr, "removing stale cache %s\n", entry.path().c_str());
+      RemoveTree(entry.path().string());
+    }
+  }
+}
+
 // `key` names the store in the summary (trace_store, entity_store): its
 // size is reported always, its build rate when it was built by this run.
 template <typename Fill>
@@ -145,6 +162,7 @@ BuiltStore BuildOrReuse(const std::string& name, const std::string& key,
     std::fprintf(stderr, "cached %s is not valid; rebuilding\n", dir.c_str());
   }
   RemoveTree(dir);
+  RemoveStaleCaches(absl::StrFormat("w%d-f%d", kWorkloadVersion, *format));
   if (!MakeDirs(dir)) {
     built.error = "cannot create " + dir;
     return built;
