@@ -97,7 +97,11 @@ absl::StatusOr<uint64_t> Store::Impl::DeriveRevisions(
     for (const auto& p : puts) {
       MDB_val k = ToVal(*p.key);
       MDB_val v = p.value;
-      int r = mdb_put(txn, dbis_[p.table], &k, &v, 0);
+      // The entities entry never changes once written: refusing to
+      // overwrite it leaves its page clean instead of copying it again.
+      const unsigned flags = p.table == store::kEntities ? MDB_NOOVERWRITE : 0;
+      int r = mdb_put(txn, dbis_[p.table], &k, &v, flags);
+      if (r == MDB_KEYEXIST && p.table == store::kEntities) continue;
       if (r != 0) return LmdbError(r, "writing an entity revision");
     }
     return absl::OkStatus();
