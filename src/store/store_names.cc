@@ -17,6 +17,9 @@ using store::ToVal;
 
 namespace {
 
+// At most this many names are cached in memory (~100 MB of short names).
+constexpr size_t kMaxCachedNames = 1 << 20;
+
 // Short enough to be a key as is (LMDB's default maximum key is 511 bytes).
 constexpr size_t kMaxInlineName = 400;
 
@@ -151,7 +154,13 @@ absl::StatusOr<std::string> Store::Impl::NameOf(MDB_txn* txn, NameKind kind,
 
 void Store::Impl::CommitPendingNames() {
   absl::MutexLock lock(&names_mu_);
-  for (auto& [key, id] : pending_names_) name_to_id_.emplace(key, id);
+  // Bounded: entity names can be unbounded in number (an order id per
+  // order), and a miss costs one B-tree seek, so past the cap the cache
+  // simply stops growing.
+  for (auto& [key, id] : pending_names_) {
+    if (name_to_id_.size() >= kMaxCachedNames) break;
+    name_to_id_.emplace(key, id);
+  }
   pending_names_.clear();
 }
 
