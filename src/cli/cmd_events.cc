@@ -178,10 +178,7 @@ class TablePrinter {
 
 int RunEvents(absl::Span<const std::string> args) {
   std::string path;
-  std::string from;
-  std::string to;
-  std::vector<std::string> services;
-  std::vector<std::string> types;
+  RangeFlags range;
   std::string min_severity;
   std::string trace;
   std::string entity;
@@ -191,14 +188,7 @@ int RunEvents(absl::Span<const std::string> args) {
   bool json = false;
   FlagSet flags;
   flags.AddPositional("store", &path, /*required=*/true, "the store directory");
-  flags.AddString("from", "T", &from, "first instant (inclusive)");
-  flags.AddString("to", "T", &to, "last instant (exclusive)");
-  flags.AddStringList("service", "S", &services,
-                      "only events of service S (repeatable)");
-  flags.AddStringList("type", "TYPE", &types,
-                      "only events of this type (repeatable): span, log,\n"
-                      "error, metric, kernel, kubernetes, entity_state, ui,\n"
-                      "custom");
+  range.Register(&flags);
   flags.AddString("min-severity", "LEVEL", &min_severity,
                   "only events at least this severe: trace, debug, info,\n"
                   "warn, error, fatal");
@@ -219,36 +209,12 @@ int RunEvents(absl::Span<const std::string> args) {
   }
 
   EventFilter filter;
-  const uint64_t now = Clock::Real()->NowNanos();
-  if (!from.empty()) {
-    absl::StatusOr<uint64_t> t = ParseTimeArg(from, now);
-    if (!t.ok()) {
-      return UsageError("events",
-                        absl::StrCat("--from: ", t.status().message()));
-    }
-    filter.from_ns = *t;
-  }
-  if (!to.empty()) {
-    absl::StatusOr<uint64_t> t = ParseTimeArg(to, now);
-    if (!t.ok()) {
-      return UsageError("events", absl::StrCat("--to: ", t.status().message()));
-    }
-    filter.to_ns = *t;
-  }
+  if (std::optional<int> exit = range.ApplyTo("events", &filter)) return *exit;
   if (filter.from_ns >= filter.to_ns) {
     return UsageError("events",
                       absl::StrFormat("--from (%s) must be before --to (%s)",
                                       FormatTimeNs(filter.from_ns),
                                       FormatTimeNs(filter.to_ns)));
-  }
-  filter.services = services;
-  for (const std::string& name : types) {
-    std::optional<EventType> type = ParseEventType(name);
-    if (!type.has_value()) {
-      return UsageError("events",
-                        absl::StrFormat("--type: unknown type '%s'", name));
-    }
-    filter.types.push_back(*type);
   }
   if (!min_severity.empty()) {
     std::optional<Severity> severity = ParseSeverity(min_severity);

@@ -40,50 +40,18 @@ constexpr CommandHelp kHelp = {
 int RunExport(absl::Span<const std::string> args) {
   std::string path;
   std::string output = "-";
-  std::string from;
-  std::string to;
-  std::vector<std::string> services;
-  std::vector<std::string> types;
+  RangeFlags range;
   FlagSet flags;
   flags.AddPositional("store", &path, /*required=*/true, "the store directory");
   flags.AddPositional("FILE", &output, /*required=*/false,
                       "where to write; - or absent: stdout");
-  flags.AddString("from", "T", &from, "first instant (inclusive)");
-  flags.AddString("to", "T", &to, "last instant (exclusive)");
-  flags.AddStringList("service", "S", &services,
-                      "only events of service S (repeatable)");
-  flags.AddStringList("type", "TYPE", &types,
-                      "only events of this type (repeatable): span, log,\n"
-                      "error, metric, kernel, kubernetes, entity_state, ui,\n"
-                      "custom");
+  range.Register(&flags);
   if (std::optional<int> exit = ParseCommandLine(kHelp, flags, args)) {
     return *exit;
   }
 
   EventFilter filter;
-  const uint64_t now = Clock::Real()->NowNanos();
-  if (!from.empty()) {
-    absl::StatusOr<uint64_t> t = ParseTimeArg(from, now);
-    if (!t.ok())
-      return UsageError("export",
-                        absl::StrCat("--from: ", t.status().message()));
-    filter.from_ns = *t;
-  }
-  if (!to.empty()) {
-    absl::StatusOr<uint64_t> t = ParseTimeArg(to, now);
-    if (!t.ok())
-      return UsageError("export", absl::StrCat("--to: ", t.status().message()));
-    filter.to_ns = *t;
-  }
-  filter.services = services;
-  for (const std::string& name : types) {
-    std::optional<EventType> type = ParseEventType(name);
-    if (!type.has_value()) {
-      return UsageError("export",
-                        absl::StrFormat("--type: unknown type '%s'", name));
-    }
-    filter.types.push_back(*type);
-  }
+  if (std::optional<int> exit = range.ApplyTo("export", &filter)) return *exit;
 
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStoreForReading(path);
   if (!store.ok()) return Fail("export", store.status());

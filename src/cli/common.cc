@@ -443,4 +443,45 @@ absl::Status OutputFile::Close() {
   return absl::OkStatus();
 }
 
+void RangeFlags::Register(FlagSet* flags) {
+  flags->AddString("from", "T", &from, "first instant (inclusive)");
+  flags->AddString("to", "T", &to, "last instant (exclusive)");
+  flags->AddStringList("service", "S", &services,
+                       "only events of service S (repeatable)");
+  flags->AddStringList("type", "TYPE", &types,
+                       "only events of this type (repeatable): span, log,\n"
+                       "error, metric, kernel, kubernetes, entity_state, ui,\n"
+                       "custom");
+}
+
+std::optional<int> RangeFlags::ApplyTo(absl::string_view command,
+                                       EventFilter* filter) const {
+  const uint64_t now = Clock::Real()->NowNanos();
+  if (!from.empty()) {
+    absl::StatusOr<uint64_t> t = ParseTimeArg(from, now);
+    if (!t.ok()) {
+      return UsageError(command,
+                        absl::StrCat("--from: ", t.status().message()));
+    }
+    filter->from_ns = *t;
+  }
+  if (!to.empty()) {
+    absl::StatusOr<uint64_t> t = ParseTimeArg(to, now);
+    if (!t.ok()) {
+      return UsageError(command, absl::StrCat("--to: ", t.status().message()));
+    }
+    filter->to_ns = *t;
+  }
+  filter->services = services;
+  for (const std::string& name : types) {
+    std::optional<EventType> type = ParseEventType(name);
+    if (!type.has_value()) {
+      return UsageError(command,
+                        absl::StrFormat("--type: unknown type '%s'", name));
+    }
+    filter->types.push_back(*type);
+  }
+  return std::nullopt;
+}
+
 }  // namespace traversion::cli

@@ -142,6 +142,21 @@ class OutputFile {
   int error_ = 0;
 };
 
+// The --from, --to, --service and --type flags that `events` and `export`
+// share, and their translation into an EventFilter.
+struct RangeFlags {
+  std::string from;
+  std::string to;
+  std::vector<std::string> services;
+  std::vector<std::string> types;
+
+  void Register(FlagSet* flags);
+  // Sets the range, services and types of `*filter`. On a bad value, prints
+  // a usage error for `command` and returns its exit code.
+  std::optional<int> ApplyTo(absl::string_view command,
+                             EventFilter* filter) const;
+};
+
 }  // namespace traversion::cli
 
 #endif  // TRAVERSION_CLI_COMMON_H_
