@@ -110,25 +110,25 @@ bool DecodeRevision(absl::string_view data, RevisionRecord* rec) {
   return p == end;
 }
 
-std::string EntitiesKey(absl::string_view name) {
+std::string NameOrHashKey(uint8_t inline_tag, uint8_t hashed_tag,
+                          absl::string_view name) {
   std::string key;
-  if (name.size() <= kMaxInlineEntityName) {
+  if (name.size() <= kMaxInlineName) {
     key.reserve(1 + name.size());
-    key.push_back('\0');
+    key.push_back(static_cast<char>(inline_tag));
     key.append(name.data(), name.size());
   } else {
-    key.push_back('\1');
+    key.push_back(static_cast<char>(hashed_tag));
     coding::AppendBigEndian64(&key, coding::StableHash64(name, 1));
     coding::AppendBigEndian64(&key, coding::StableHash64(name, 2));
   }
   return key;
 }
 
-std::string EntitiesValue(uint64_t entity_id, absl::string_view name) {
+std::string IdAndLongName(uint64_t id, absl::string_view name) {
   std::string value;
-  coding::AppendBigEndian64(&value, entity_id);
-  if (name.size() > kMaxInlineEntityName)
-    value.append(name.data(), name.size());
+  coding::AppendBigEndian64(&value, id);
+  if (name.size() > kMaxInlineName) value.append(name.data(), name.size());
   return value;
 }
 

@@ -142,14 +142,24 @@ struct RevisionRecord {
 std::string EncodeRevision(const RevisionRecord& rec);
 bool DecodeRevision(absl::string_view data, RevisionRecord* rec);
 
+// Keys by name, for the names and entities tables. LMDB keys stop at 511
+// bytes, so a name up to kMaxInlineName bytes is the key itself after
+// `inline_tag`; a longer one is keyed by `hashed_tag` and a 128-bit stable
+// hash, and its value carries the full name to verify against.
+inline constexpr size_t kMaxInlineName = 400;
+std::string NameOrHashKey(uint8_t inline_tag, uint8_t hashed_tag,
+                          absl::string_view name);
+// The value under such a key: the id, then the name if it was hashed.
+std::string IdAndLongName(uint64_t id, absl::string_view name);
+
 // The entities table lists the entities that have revisions, keyed so that
 // iteration is in name order (long names, keyed by hash, come last).
-std::string EntitiesKey(absl::string_view name);
-std::string EntitiesValue(uint64_t entity_id, absl::string_view name);
+inline std::string EntitiesKey(absl::string_view name) {
+  return NameOrHashKey(0, 1, name);
+}
 // Reads an entities-table entry; false if malformed.
 bool DecodeEntitiesEntry(absl::string_view key, absl::string_view value,
                          uint64_t* entity_id, absl::string_view* name);
-inline constexpr size_t kMaxInlineEntityName = 400;
 std::string EntRevKey(uint64_t entity_id, uint64_t time_ns, uint64_t revision);
 std::string EntByRevKey(uint64_t entity_id, uint64_t revision);
 std::string RevTimeKey(uint64_t time_ns, uint64_t revision);

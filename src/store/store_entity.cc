@@ -264,7 +264,7 @@ absl::StatusOr<std::vector<EntityRevision>> Store::Impl::StateAt(
   }
   if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError(rc, "reading entities");
   if (long_names_from != std::string::npos) {
-    // Names over kMaxInlineEntityName are keyed by hash: sort those few and
+    // Names over kMaxInlineName are keyed by hash: sort those few and
     // merge them into the name-ordered rest.
     auto by_name = [](const EntityRevision& a, const EntityRevision& b) {
       return a.entity < b.entity;

@@ -1,10 +1,13 @@
 // Store::Impl — the LMDB environment, its table handles and the caches that
 // make writes cheap. Split by concern across store_*.cc files:
-//   store_open.cc     opening, format checks, map growth, stats
-//   store_write.cc    the batch write path and its indexes
-//   store_read.cc     events by id, trace, filtered scans (EventCursor)
-//   store_entity.cc   entity revisions: as-of, history, state, changes
+//   store_open.cc       opening, format checks, map growth, stats
+//   store_names.cc      interned service and entity names
+//   store_write.cc      the batch write path and its indexes
+//   store_revisions.cc  deriving entity revisions inside a write
+//   store_read.cc       events by id, trace, filtered scans (EventCursor)
+//   store_entity.cc     entity revisions: as-of, history, state, changes
 //   store_retention.cc  deleting old events, compacting entity history
+//   trace_runs.cc       the trace index as leveled sorted runs
 #ifndef TRAVERSION_STORE_STORE_IMPL_H_
 #define TRAVERSION_STORE_STORE_IMPL_H_
 

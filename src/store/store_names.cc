@@ -20,21 +20,9 @@ namespace {
 // At most this many names are cached in memory (~100 MB of short names).
 constexpr size_t kMaxCachedNames = 1 << 20;
 
-// Short enough to be a key as is (LMDB's default maximum key is 511 bytes).
-constexpr size_t kMaxInlineName = 400;
-
 std::string NameKey(NameKind kind, absl::string_view name) {
-  std::string key;
-  if (name.size() <= kMaxInlineName) {
-    key.reserve(1 + name.size());
-    key.push_back(static_cast<char>(kind));
-    key.append(name.data(), name.size());
-  } else {
-    key.push_back(static_cast<char>(static_cast<uint8_t>(kind) | 0x80));
-    coding::AppendBigEndian64(&key, coding::StableHash64(name, 1));
-    coding::AppendBigEndian64(&key, coding::StableHash64(name, 2));
-  }
-  return key;
+  const uint8_t tag = static_cast<uint8_t>(kind);
+  return store::NameOrHashKey(tag, tag | 0x80, name);
 }
 
 std::string CacheKey(NameKind kind, absl::string_view name) {
@@ -69,7 +57,8 @@ absl::StatusOr<std::optional<uint64_t>> Store::Impl::FindNameId(
   if (rc != 0) return LmdbError(rc, "looking up a name");
   if (v.mv_size < 8) return absl::DataLossError("malformed name record");
   const uint64_t id = coding::GetBigEndian64(store::Bytes(v));
-  if (name.size() > kMaxInlineName && store::FromVal(v).substr(8) != name) {
+  if (name.size() > store::kMaxInlineName &&
+      store::FromVal(v).substr(8) != name) {
     return absl::InternalError(
         absl::StrCat("128-bit hash collision between two names of ",
                      name.size(), " bytes; shorten one of them"));
@@ -111,9 +100,7 @@ absl::StatusOr<uint64_t> Store::Impl::InternName(MDB_txn* txn, NameKind kind,
   if (rc != 0) return LmdbError(rc, "writing an id counter");
 
   const std::string key = NameKey(kind, name);
-  std::string value;
-  coding::AppendBigEndian64(&value, id);
-  if (name.size() > kMaxInlineName) value.append(name.data(), name.size());
+  const std::string value = store::IdAndLongName(id, name);
   MDB_val k = ToVal(key);
   MDB_val v = ToVal(value);
   rc = mdb_put(txn, dbis_[store::kNames], &k, &v, MDB_NOOVERWRITE);

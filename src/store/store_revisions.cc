@@ -80,7 +80,7 @@ absl::StatusOr<uint64_t> Store::Impl::DeriveRevisions(
     const std::string k2 = store::EntByRevKey(eid, rec.revision);
     const std::string k3 = store::RevTimeKey(rec.time_ns, rec.revision);
     const std::string k4 = store::EntitiesKey(name);
-    const std::string v4 = store::EntitiesValue(eid, name);
+    const std::string v4 = store::IdAndLongName(eid, name);
     uint8_t time_buf[8], id_buf[8];
     coding::PutBigEndian64(time_buf, rec.time_ns);
     coding::PutBigEndian64(id_buf, eid);

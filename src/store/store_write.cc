@@ -154,10 +154,9 @@ absl::StatusOr<WriteResult> Store::Impl::Write(absl::Span<const Event> events) {
       }
       uint8_t* header =
           reinterpret_cast<uint8_t*>(values.data()) + enc.value_offset;
-      header[4] = static_cast<uint8_t>(sid);
-      header[5] = static_cast<uint8_t>(sid >> 8);
-      header[6] = static_cast<uint8_t>(sid >> 16);
-      header[7] = static_cast<uint8_t>(sid >> 24);
+      store::EventHeader h = store::DecodeEventHeader(header);
+      h.service_id = sid;
+      store::EncodeEventHeader(h, header);
     }
 
     // Events: append where the key is past the end (the common case: time
