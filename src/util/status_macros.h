@@ -10,17 +10,21 @@
 #define TV_STATUS_CONCAT_(a, b) TV_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define TV_RETURN_IF_ERROR(expr)             \
-  do {                                       \
-    ::absl::Status tv_status_ = (expr);      \
-    if (!tv_status_.ok()) return tv_status_; \
+// The temporaries get unique names (__COUNTER__) so that a macro used inside
+// a lambda within another macro's expression does not shadow it.
+#define TV_RETURN_IF_ERROR(expr) \
+  TV_RETURN_IF_ERROR_IMPL_(TV_STATUS_CONCAT_(tv_status_, __COUNTER__), expr)
+#define TV_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                         \
+    ::absl::Status status = (expr);            \
+    if (!status.ok()) return status;           \
   } while (0)
 
 // `TV_ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from the value of a
 // StatusOr, or returns its status.
 #define TV_ASSIGN_OR_RETURN(lhs, expr)                                      \
-  TV_ASSIGN_OR_RETURN_IMPL_(TV_STATUS_CONCAT_(tv_statusor_, __LINE__), lhs, \
-                            expr)
+  TV_ASSIGN_OR_RETURN_IMPL_(TV_STATUS_CONCAT_(tv_statusor_, __COUNTER__), \
+                            lhs, expr)
 #define TV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
