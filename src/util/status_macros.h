@@ -22,9 +22,9 @@
 
 // `TV_ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from the value of a
 // StatusOr, or returns its status.
-#define TV_ASSIGN_OR_RETURN(lhs, expr)                                      \
-  TV_ASSIGN_OR_RETURN_IMPL_(TV_STATUS_CONCAT_(tv_statusor_, __COUNTER__), \
-                            lhs, expr)
+#define TV_ASSIGN_OR_RETURN(lhs, expr)                                         \
+  TV_ASSIGN_OR_RETURN_IMPL_(TV_STATUS_CONCAT_(tv_statusor_, __COUNTER__), lhs, \
+                            expr)
 #define TV_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
