@@ -183,6 +183,7 @@ void CardsInRun(absl::string_view text, const Group* groups, size_t count,
     if (groups[s].len == 4) {
       size_t total = 4;
       for (size_t e = s + 1; e < count && total + groups[e].len <= 19; ++e) {
+        if (groups[e].len > 6) break;  // no network prints longer groups
         total += groups[e].len;
         if (total >= 13 && CardFromGroups(text, groups, s, e)) best = e;
         if (groups[e].len < 4) break;  // only the last group may be short
@@ -277,20 +278,16 @@ absl::string_view BuiltinTagName(uint16_t tag) {
 }
 
 uint32_t ScanHints(absl::string_view text) {
+  // Branch-free: one table lookup and one add per byte. The card hint is a
+  // necessary condition only (>= 13 digits anywhere); FindCards decides.
   uint32_t hints = 0;
-  int run = 0;  // digits in the current run, single separators allowed
-  bool after_digit = false;
+  size_t digits = 0;
   for (char c : text) {
     const uint8_t u = static_cast<uint8_t>(c);
     hints |= kHints[u];
-    if (IsDigit(c)) {
-      if (++run >= 13) hints |= kHintCardRun;
-      after_digit = true;
-    } else {
-      if (!(after_digit && (c == ' ' || c == '-'))) run = 0;
-      after_digit = false;
-    }
+    digits += kClasses[u] & kDigit;
   }
+  if (digits >= 13) hints |= kHintCardRun;
   return hints;
 }
 
@@ -407,70 +404,107 @@ void FindCards(absl::string_view text, Matches* out) {
 }
 
 void FindBearer(absl::string_view text, Matches* out) {
+  // Substring search (memchr-driven) for the rare "earer" instead of a look
+  // at every byte; "Bearer", "bearer" and "BEARER" are found.
   const size_t n = text.size();
-  for (size_t i = 0; i + 7 < n; ++i) {
-    const char c = text[i];
-    if (c != 'b' && c != 'B') continue;
-    if (i > 0 && IsWordChar(text[i - 1])) continue;
-    if (!absl::EqualsIgnoreCase(text.substr(i, 6), "bearer")) continue;
-    size_t t = i + 6;
-    if (t >= n || text[t] != ' ') continue;
-    while (t < n && text[t] == ' ') ++t;
-    const size_t end = CredentialEnd(text, t);
-    if (end - t < 8 || (end < n && IsWordChar(text[end]))) continue;
-    // Prose ("Bearer authentication") is letters only; tokens mix in digits
-    // or punctuation, or are long.
-    bool mixed = end - t >= 20;
-    for (size_t k = t; k < end && !mixed; ++k) mixed = !Is(text[k], kAlpha);
-    if (!mixed) continue;
-    out->push_back({t, end, kTagBearer});
-    i = end;
+  for (absl::string_view needle : {"earer", "EARER"}) {
+    size_t from = 1;
+    while (from < n) {
+      const size_t j = text.find(needle, from);
+      if (j == absl::string_view::npos) break;
+      from = j + 5;
+      const size_t i = j - 1;
+      if ((text[i] | 0x20) != 'b' || (i > 0 && IsWordChar(text[i - 1]))) {
+        continue;
+      }
+      size_t t = i + 6;
+      if (t >= n || text[t] != ' ') continue;
+      while (t < n && text[t] == ' ') ++t;
+      const size_t end = CredentialEnd(text, t);
+      if (end - t < 8 || (end < n && IsWordChar(text[end]))) continue;
+      // Prose ("Bearer authentication") is letters only; tokens mix in
+      // digits or punctuation, or are long.
+      bool mixed = end - t >= 20;
+      for (size_t k = t; k < end && !mixed; ++k) mixed = !Is(text[k], kAlpha);
+      if (!mixed) continue;
+      out->push_back({t, end, kTagBearer});
+      from = end;
+    }
   }
 }
 
-void FindApiKeys(absl::string_view text, Matches* out) {
-  const size_t n = text.size();
-  // Prefix, the class its body is made of, the least (and, when not 0, the
-  // exact) body length.
-  struct Prefix {
-    absl::string_view prefix;
-    uint8_t body;
-    size_t min_body;
-    size_t exact_body;
-  };
-  static constexpr uint8_t kAlnum = kDigit | kAlpha;
-  static constexpr uint8_t kUpperOrDigit = kUpper | kDigit;
-  static constexpr Prefix kPrefixes[] = {
-      {"sk_live_", kAlnum, 10, 0},     {"sk_test_", kAlnum, 10, 0},
-      {"rk_live_", kAlnum, 10, 0},     {"rk_test_", kAlnum, 10, 0},
-      {"AKIA", kUpperOrDigit, 16, 16}, {"ASIA", kUpperOrDigit, 16, 16},
-      {"AIza", kB64Url, 35, 35},       {"ghp_", kAlnum, 30, 0},
-      {"gho_", kAlnum, 30, 0},         {"ghu_", kAlnum, 30, 0},
-      {"ghs_", kAlnum, 30, 0},         {"ghr_", kAlnum, 30, 0},
-      {"github_pat_", kB64Url, 22, 0}, {"glpat-", kB64Url, 20, 0},
-      {"xoxb-", kB64Url, 10, 0},       {"xoxa-", kB64Url, 10, 0},
-      {"xoxp-", kB64Url, 10, 0},       {"xoxr-", kB64Url, 10, 0},
-      {"xoxs-", kB64Url, 10, 0},       {"npm_", kAlnum, 36, 36},
-  };
-  for (size_t i = 0; i + 4 < n; ++i) {
-    const char c = text[i];
-    if (c != 's' && c != 'r' && c != 'A' && c != 'g' && c != 'x' && c != 'n') {
+namespace {
+
+// Prefix, the class its body is made of, the least (and, when not 0, the
+// exact) body length.
+struct KeyPrefix {
+  absl::string_view prefix;
+  uint8_t body;
+  size_t min_body;
+  size_t exact_body;
+};
+constexpr uint8_t kAlnumClass = kDigit | kAlpha;
+constexpr uint8_t kUpperOrDigit = kUpper | kDigit;
+constexpr KeyPrefix kKeyPrefixes[] = {
+    {"sk_live_", kAlnumClass, 10, 0}, {"sk_test_", kAlnumClass, 10, 0},
+    {"rk_live_", kAlnumClass, 10, 0}, {"rk_test_", kAlnumClass, 10, 0},
+    {"AKIA", kUpperOrDigit, 16, 16},  {"ASIA", kUpperOrDigit, 16, 16},
+    {"AIza", kB64Url, 35, 35},        {"ghp_", kAlnumClass, 30, 0},
+    {"gho_", kAlnumClass, 30, 0},     {"ghu_", kAlnumClass, 30, 0},
+    {"ghs_", kAlnumClass, 30, 0},     {"ghr_", kAlnumClass, 30, 0},
+    {"github_pat_", kB64Url, 22, 0},  {"glpat-", kB64Url, 20, 0},
+    {"xoxb-", kB64Url, 10, 0},        {"xoxa-", kB64Url, 10, 0},
+    {"xoxp-", kB64Url, 10, 0},        {"xoxr-", kB64Url, 10, 0},
+    {"xoxs-", kB64Url, 10, 0},        {"npm_", kAlnumClass, 36, 36},
+};
+
+// The end of the key starting at `i`, or 0 if none starts there.
+size_t ApiKeyEnd(absl::string_view text, size_t i) {
+  if (i > 0 && IsWordChar(text[i - 1])) return 0;
+  const absl::string_view rest = text.substr(i);
+  for (const KeyPrefix& p : kKeyPrefixes) {
+    if (!absl::StartsWith(rest, p.prefix)) continue;
+    const size_t body = i + p.prefix.size();
+    const size_t end = SkipClass(text, body, p.body);
+    const size_t len = end - body;
+    if (len < p.min_body || (p.exact_body != 0 && len != p.exact_body)) {
       continue;
     }
-    if (i > 0 && IsWordChar(text[i - 1])) continue;
-    for (const Prefix& p : kPrefixes) {
-      if (p.prefix[0] != c || !absl::StartsWith(text.substr(i), p.prefix)) {
-        continue;
-      }
-      const size_t body = i + p.prefix.size();
-      const size_t end = SkipClass(text, body, p.body);
-      const size_t len = end - body;
-      if (len < p.min_body || (p.exact_body != 0 && len != p.exact_body)) {
-        continue;
-      }
-      if (end < n && IsWordChar(text[end])) continue;
+    if (end < text.size() && IsWordChar(text[end])) continue;
+    return end;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void FindApiKeys(absl::string_view text, Matches* out) {
+  const size_t n = text.size();
+  // AWS and Google keys by substring search; the others by their first '_'
+  // or '-', which sits 2 to 6 bytes into the prefix.
+  for (absl::string_view needle : {"AKIA", "ASIA", "AIza"}) {
+    size_t from = 0;
+    while (true) {
+      const size_t i = text.find(needle, from);
+      if (i == absl::string_view::npos) break;
+      const size_t end = ApiKeyEnd(text, i);
+      if (end != 0) out->push_back({i, end, kTagApiKey});
+      from = end != 0 ? end : i + 1;
+    }
+  }
+  size_t next = 0;  // no key starts inside one already found
+  for (size_t p = 2; p < n; ++p) {
+    if (text[p] != '_' && text[p] != '-') continue;
+    for (size_t back = 2; back <= 6 && back <= p; ++back) {
+      const size_t i = p - back;
+      if (i < next) break;
+      const char c = text[i];
+      if (c != 's' && c != 'r' && c != 'g' && c != 'x' && c != 'n') continue;
+      const size_t end = ApiKeyEnd(text, i);
+      if (end == 0) continue;
       out->push_back({i, end, kTagApiKey});
-      i = end;
+      next = end;
+      p = end;
       break;
     }
   }
@@ -533,6 +567,11 @@ void FindKeyValues(absl::string_view text,
     while (k > 0 && Is(text[k - 1], kKeyName)) --k;
     if (k == k_end) continue;
     if (k > 0 && text[k - 1] == '<') continue;  // one of our tokens
+    bool has_letter = false;                    // "15:47:23" has no key
+    for (size_t j = k; j < k_end && !has_letter; ++j) {
+      has_letter = Is(text[j], kAlpha);
+    }
+    if (!has_letter) continue;
     const absl::string_view key = text.substr(k, k_end - k);
     if (!is_sensitive(key)) continue;
     // The value: quoted up to the closing quote, else up to a delimiter

@@ -44,7 +44,7 @@ using Matches = absl::InlinedVector<Match, 4>;
 // a detector whose bit is clear is skipped.
 enum Hint : uint32_t {
   kHintAt = 1u << 0,         // '@': e-mail, URL credentials
-  kHintCardRun = 1u << 1,    // >= 13 digits in one run (single ' '/'-' allowed)
+  kHintCardRun = 1u << 1,    // >= 13 digits in the text
   kHintB = 1u << 2,          // 'b' or 'B': "Bearer"
   kHintKeyPrefix = 1u << 3,  // '_', '-' or 'A': API key prefixes
   kHintJ = 1u << 4,          // 'J': JWT header "eyJ"

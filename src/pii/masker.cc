@@ -1,6 +1,7 @@
 // PiiMasker: the compiled options (MaskerState) and the walk over an Event.
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -128,6 +129,16 @@ class MaskerState {
     bool whole_key = false;
     bool glob = false;
   };
+  // A necessary condition for any rule to match a key: every rule holds a
+  // literal piece of >= 2 characters, so a matching key contains that
+  // piece's first two characters. One bit per byte pair; keys with none of
+  // the pairs (most keys) are rejected in one pass.
+  struct BigramFilter {
+    bool usable = true;  // false: some rule has no 2-character literal
+    std::vector<uint64_t> bits = std::vector<uint64_t>(65536 / 64, 0);
+    void Add(absl::string_view rule);
+    bool MayMatch(absl::string_view normalized_key) const;
+  };
 
   absl::string_view TagName(uint16_t tag) const {
     return tag >= kFirstCustom
@@ -149,7 +160,54 @@ class MaskerState {
   absl::flat_hash_set<std::string> exact_segment_rules_;
   absl::flat_hash_set<std::string> exact_key_rules_;
   std::vector<Rule> glob_rules_;
+  BigramFilter rule_filter_;
 };
+
+void MaskerState::BigramFilter::Add(absl::string_view rule) {
+  // The longest literal piece between '*'s.
+  absl::string_view best;
+  size_t start = 0;
+  while (start <= rule.size()) {
+    size_t end = rule.find('*', start);
+    if (end == absl::string_view::npos) end = rule.size();
+    if (end - start > best.size()) best = rule.substr(start, end - start);
+    start = end + 1;
+  }
+  if (best.size() < 2) {
+    usable = false;
+    return;
+  }
+  // Of the piece's pairs, the one least common in attribute keys and prose,
+  // so that ordinary keys ("http.request.method") rarely pass.
+  static constexpr absl::string_view kCommon[] = {
+      "re", "se", "co", "pr", "id", "ac", "to", "en", "on", "er", "in", "th",
+      "es", "st", "at", "te", "ti", "ra", "ed", "or", "nt", "is", "ar", "al",
+      "an", "ri", "ro", "le", "de", "me", "ce", "ur", "us", "ke", "ap", "pa",
+      "ss", "au", "ut", "ho", "ie", "ok", "i_", "_t", "as", "et", "cr", "ey"};
+  auto rank = [](absl::string_view pair) {
+    for (size_t i = 0; i < std::size(kCommon); ++i) {
+      if (kCommon[i] == pair) return std::size(kCommon) - i;
+    }
+    return size_t{0};  // not listed: rare
+  };
+  size_t pick = 0;
+  for (size_t i = 1; i + 1 < best.size(); ++i) {
+    if (rank(best.substr(i, 2)) < rank(best.substr(pick, 2))) pick = i;
+  }
+  const unsigned pair = (static_cast<uint8_t>(best[pick]) << 8) |
+                        static_cast<uint8_t>(best[pick + 1]);
+  bits[pair / 64] |= uint64_t{1} << (pair % 64);
+}
+
+bool MaskerState::BigramFilter::MayMatch(absl::string_view key) const {
+  if (!usable) return true;
+  for (size_t i = 0; i + 1 < key.size(); ++i) {
+    const unsigned pair =
+        (static_cast<uint8_t>(key[i]) << 8) | static_cast<uint8_t>(key[i + 1]);
+    if (bits[pair / 64] & (uint64_t{1} << (pair % 64))) return true;
+  }
+  return false;
+}
 
 absl::StatusOr<std::shared_ptr<const MaskerState>> MaskerState::Create(
     const PiiOptions& options) {
@@ -176,6 +234,7 @@ absl::StatusOr<std::shared_ptr<const MaskerState>> MaskerState::Create(
     }
     Rule r{NormalizeKey(rule), rule.find('.') != std::string::npos,
            rule.find('*') != std::string::npos};
+    state->rule_filter_.Add(r.text);
     if (r.glob) {
       state->glob_rules_.push_back(std::move(r));
     } else if (r.whole_key) {
@@ -270,6 +329,7 @@ bool MaskerState::IsSensitiveKey(absl::string_view key) const {
     heap = NormalizeKey(key);
     norm = heap;
   }
+  if (!rule_filter_.MayMatch(norm)) return false;
   const size_t dot = norm.rfind('.');
   const absl::string_view segment =
       dot == absl::string_view::npos ? norm : norm.substr(dot + 1);
