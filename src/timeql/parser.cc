@@ -531,8 +531,16 @@ class Parser {
       }
       case Keyword::kNull:
         return NewExpr(ExprKind::kNull, Advance().range);
-      case Keyword::kNow:
-        return NewExpr(ExprKind::kNow, Advance().range);
+      case Keyword::kNow: {
+        ExprPtr expr = NewExpr(ExprKind::kNow, Advance().range);
+        // NOW() as in SQL.
+        if (At(TokenKind::kLParen) && Peek(1).kind == TokenKind::kRParen) {
+          Advance();
+          Advance();
+          expr->range.end = prev_end_;
+        }
+        return expr;
+      }
       case Keyword::kHas:
         return ParseStructural();
       default:

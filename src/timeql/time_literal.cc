@@ -379,7 +379,8 @@ absl::StatusOr<int64_t> ParseTimeLiteral(absl::string_view text,
   }
   if (absl::ConsumeSuffix(&word, "ago") && !word.empty() &&
       absl::ascii_isspace(static_cast<unsigned char>(word.back()))) {
-    absl::StatusOr<int64_t> delta = ParseDurationText(word);
+    absl::StatusOr<int64_t> delta =
+        ParseDurationText(absl::StripTrailingAsciiWhitespace(word));
     if (!delta.ok()) return TimeError(text, delta.status().message());
     return Shift(text, now_ns, -*delta);
   }
