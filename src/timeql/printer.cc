@@ -127,16 +127,20 @@ std::string FormatDouble(double value, bool force_float) {
   return text;
 }
 
+// A word the lexer reads as one identifier: ASCII letters, digits and '_',
+// and any byte of a multi-byte UTF-8 character, not starting with a digit.
+bool IsWordByte(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         (static_cast<unsigned char>(c) & 0x80) != 0;
+}
+
 bool IsPlainIdentifier(absl::string_view name) {
-  if (name.empty()) return false;
-  char first = name[0];
-  if (!absl::ascii_isalpha(static_cast<unsigned char>(first)) && first != '_') {
+  if (name.empty() ||
+      absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) {
     return false;
   }
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') {
-      return false;
-    }
+    if (!IsWordByte(c)) return false;
   }
   return true;
 }
