@@ -86,10 +86,13 @@ struct SamplingOptions {
   // observations and the recorder's own `traversion.dropped` events.
   bool enabled = true;
   // Load is the fill of the fullest ring when the flusher starts a drain.
-  // Above `high_watermark` (a fraction of ring_capacity) the sampling rate
-  // doubles; below `low_watermark` it halves; it starts at 1 (keep all).
+  // Each drain that finds it above `high_watermark` (a fraction of
+  // ring_capacity) doubles the sampling rate; once it has stayed below
+  // `low_watermark` for `cooldown`, the rate halves (and again after each
+  // further `cooldown`). It starts at 1: keep everything.
   double high_watermark = 0.25;
   double low_watermark = 0.05;
+  absl::Duration cooldown = absl::Seconds(1);
   // The rate never exceeds this: at least 1 in max_rate healthy events is
   // kept. Default 64.
   uint32_t max_rate = 64;

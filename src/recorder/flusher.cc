@@ -59,6 +59,7 @@ uint64_t Get(const std::atomic<uint64_t>& counter) {
 Recorder::Impl::~Impl() { Shutdown().IgnoreError(); }
 
 void Recorder::Impl::Start() {
+  calm_since_ = std::chrono::steady_clock::now();
   flusher_ = std::thread([this] { Run(); });
 }
 
@@ -181,12 +182,16 @@ size_t Recorder::Impl::DrainRing(Ring* ring) {
 
 void Recorder::Impl::AdjustRate(double fill) {
   if (!options_.sampling.enabled) return;
+  const auto now = std::chrono::steady_clock::now();
   // relaxed: only the flusher writes the rate; stats() reads it.
   uint32_t rate = sample_rate_.load(std::memory_order_relaxed);
+  if (fill >= options_.sampling.low_watermark) calm_since_ = now;
   if (fill > options_.sampling.high_watermark) {
     rate = std::min<uint32_t>(rate * 2, options_.sampling.max_rate);
-  } else if (fill < options_.sampling.low_watermark && rate > 1) {
+  } else if (rate > 1 && now - calm_since_ >= absl::ToChronoNanoseconds(
+                                                  options_.sampling.cooldown)) {
     rate /= 2;
+    calm_since_ = now;
   }
   sample_rate_.store(rate, std::memory_order_relaxed);
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -141,6 +142,8 @@ class Recorder::Impl {
   absl::flat_hash_set<TraceId> errored_;
   std::deque<TraceId> errored_order_;
   uint64_t untraced_seen_ = 0;
+  // Since when the load has been below the low watermark.
+  std::chrono::steady_clock::time_point calm_since_;
 };
 
 }  // namespace traversion
