@@ -407,6 +407,8 @@ class Compiler {
         if (a->kind == Kind::kField && a->field.id == FieldId::kSeverity &&
             b->type == ColumnType::kInt64) {
           a->field.id = FieldId::kSeverityNumber;
+          // An unspecified severity is unknown, not below TRACE.
+          a->field.key = "unset-is-null";
           a->type = ColumnType::kInt64;
         }
         if (!b->percent) TV_RETURN_IF_ERROR(CheckComparable(*a, *b, e.range));

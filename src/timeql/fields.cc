@@ -387,6 +387,9 @@ Value ReadEventField(const FieldRef& field, const Event& e) {
       if (e.severity == Severity::kUnspecified) return std::monostate{};
       return Str(SeverityName(e.severity));
     case FieldId::kSeverityNumber:
+      if (e.severity == Severity::kUnspecified && !field.key.empty()) {
+        return std::monostate{};
+      }
       return Int(static_cast<int64_t>(e.severity));
     case FieldId::kName:
       return NonEmpty(e.name);

@@ -27,9 +27,14 @@
 // `plan: <QueryStats::plan>` before the rows; `json` compares
 // structured_json() (one line) instead of rows; `sorted` sorts both sides
 // (for answers whose order is not defined).
+//
+// TIMEQL_REWRITE=1 in the environment writes the actual rows of every query
+// block back into its file (for new tests: review the diff before keeping
+// it; the test still fails where they differed).
 #include <dirent.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -77,6 +82,7 @@ class TestFile {
     int number = 0;
     while (std::getline(in, text)) {
       ++number;
+      raw_.push_back(text);
       if (absl::StartsWith(text, "#")) continue;
       lines.push_back(Line{number, std::move(text)});
     }
@@ -104,9 +110,35 @@ class TestFile {
       RunBlock(head, h, body);
       i = end;
     }
+    if (std::getenv("TIMEQL_REWRITE") != nullptr && !rewrites_.empty()) {
+      Rewrite();
+    }
   }
 
  private:
+  // Replaces the expected lines of each query block with what it returned.
+  void Rewrite() {
+    std::vector<std::string> out;
+    size_t next = 0;
+    for (size_t i = 0; i < raw_.size(); ++i) {
+      const int number = static_cast<int>(i) + 1;
+      if (next < rewrites_.size() && number == rewrites_[next].first_line) {
+        const Rewritten& r = rewrites_[next++];
+        for (const std::string& l : r.lines) out.push_back(l);
+        if (r.end_line > r.first_line) {
+          i = static_cast<size_t>(r.end_line) - 2;
+          continue;
+        }
+      }
+      out.push_back(raw_[i]);
+    }
+    for (; next < rewrites_.size(); ++next) {
+      for (const std::string& l : rewrites_[next].lines) out.push_back(l);
+    }
+    std::ofstream file(path_);
+    for (const std::string& l : out) file << l << "\n";
+  }
+
   void Fail(int line, const std::string& message) {
     ADD_FAILURE_AT(path_.c_str(), line) << message;
   }
@@ -188,13 +220,17 @@ class TestFile {
       }
       std::vector<std::string> query, expected;
       bool after = false;
+      int first_expected = 0;
       for (const Line& l : body) {
         if (!after && l.text == "----") {
           after = true;
+          first_expected = l.number + 1;
           continue;
         }
         (after ? expected : query).push_back(l.text);
       }
+      const int end_line =
+          body.empty() ? head.number + 1 : body.back().number + 1;
       if (!after) return Fail(head.number, "query block without ----");
       std::vector<std::string> got;
       std::unique_ptr<Result> result;
@@ -220,6 +256,7 @@ class TestFile {
         actual.insert(actual.end(), got.begin(), got.end());
       }
       if (actual != expected) {
+        rewrites_.push_back(Rewritten{first_expected, end_line, actual});
         Fail(head.number,
              absl::StrCat("query: ", absl::StrJoin(query, " "), "\nexpected:\n",
                           absl::StrJoin(expected, "\n"), "\nactual:\n",
@@ -245,7 +282,15 @@ class TestFile {
     return absl::OkStatus();
   }
 
+  struct Rewritten {
+    int first_line;  // the first expected line (after ----)
+    int end_line;    // one past the block's last line
+    std::vector<std::string> lines;
+  };
+
   std::string path_;
+  std::vector<std::string> raw_;
+  std::vector<Rewritten> rewrites_;
   std::unique_ptr<testing::ScratchDir> dir_;
   std::unique_ptr<Store> store_;
   ManualClock clock_;
