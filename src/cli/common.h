@@ -41,6 +41,8 @@ int RunStats(absl::Span<const std::string> args);
 int RunImport(absl::Span<const std::string> args);
 int RunExport(absl::Span<const std::string> args);
 int RunEvents(absl::Span<const std::string> args);
+int RunQuery(absl::Span<const std::string> args);
+int RunShell(absl::Span<const std::string> args);
 
 // Every subcommand, in the order `traversion --help` lists them.
 absl::Span<const Command> Commands();

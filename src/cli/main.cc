@@ -23,6 +23,10 @@ absl::Span<const Command> Commands() {
       {"events", "list events in a time range, filtered", &RunEvents},
       {"import", "add events from JSON lines (a file or stdin)", &RunImport},
       {"export", "write events as JSON lines, in time order", &RunExport},
+      {"query", "run one TimeQL statement: table, JSON lines or CSV",
+       &RunQuery},
+      {"shell", "an interactive TimeQL prompt (history, multi-line)",
+       &RunShell},
   };
   return kCommands;
 }
