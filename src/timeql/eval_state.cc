@@ -202,9 +202,8 @@ absl::StatusOr<Result> RunState(const StateStmt& stmt, absl::string_view text,
   if (where != nullptr) absl::StrAppend(&plan, "; residual filter");
   TV_RETURN_IF_ERROR(ctx.budget->Examine(revisions.size()));
   RowFilter rows(where.get(), stmt.limit);
-  std::string json = "{\"entities\":[";
-  bool first = true;
-  for (const EntityRevision& r : revisions) {
+  auto kept = std::make_shared<std::vector<EntityRevision>>();
+  for (EntityRevision& r : revisions) {
     if (rows.full()) break;
     bool any = false;
     auto row_for = [&](Value field, Value value) {
@@ -222,20 +221,23 @@ absl::StatusOr<Result> RunState(const StateStmt& stmt, absl::string_view text,
     if (r.fields.empty()) {
       any |= rows.Add(row_for(std::monostate{}, std::monostate{}));
     }
-    if (any) {
+    if (any) kept->push_back(std::move(r));
+    TV_RETURN_IF_ERROR(ctx.budget->CheckRows(rows.rows().size()));
+  }
+  auto source = std::make_unique<VectorSource>(std::move(rows.rows()), plan);
+  source->SetLazyJson([kept] {
+    std::string json = "{\"entities\":[";
+    for (size_t i = 0; i < kept->size(); ++i) {
+      const EntityRevision& r = (*kept)[i];
       absl::StrAppend(
-          &json, first ? "" : ",", "{\"entity\":", JsonString(r.entity),
+          &json, i ? "," : "", "{\"entity\":", JsonString(r.entity),
           ",\"entity_type\":", JsonString(r.entity_type),
           ",\"service\":", JsonString(r.service), ",\"revision\":", r.revision,
           ",\"time\":", JsonValue(TimeValue{static_cast<int64_t>(r.time_ns)}),
           ",\"fields\":", FieldsJson(r.fields), "}");
-      first = false;
     }
-    TV_RETURN_IF_ERROR(ctx.budget->CheckRows(rows.rows().size()));
-  }
-  json += "]}";
-  auto source = std::make_unique<VectorSource>(std::move(rows.rows()), plan,
-                                               std::move(json));
+    return json + "]}";
+  });
   return MakeResult(std::move(columns), std::move(source), "state", ctx);
 }
 

@@ -1,6 +1,7 @@
 // Traces: the trace cache behind structural conditions, TRACE (the span
 // tree), TRAVERSE and ROOT CAUSE OF (through a CausalityProvider).
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 
 #include "absl/container/flat_hash_set.h"
@@ -195,6 +196,44 @@ absl::StatusOr<Event> LatestMatching(
   return absl::NotFoundError("no event matches");
 }
 
+// Walks a trace's tree depth-first, children in time order: fn(index, depth,
+// parent index or SIZE_MAX, true) on entering a node, fn(..., false) on
+// leaving it. Iterative, so a deep trace cannot exhaust the stack.
+template <typename Fn>
+void ForEachInTree(const TraceData& t, Fn fn) {
+  std::vector<bool> visited(t.events.size(), false);
+  struct Frame {
+    size_t index;
+    int64_t depth;
+    size_t parent;
+    size_t next_child;
+  };
+  std::vector<Frame> stack;
+  auto enter = [&](size_t i, int64_t depth, size_t parent) {
+    visited[i] = true;
+    fn(i, depth, parent, true);
+    stack.push_back(Frame{i, depth, parent, 0});
+  };
+  auto run = [&](size_t root) {
+    if (visited[root]) return;
+    enter(root, 0, SIZE_MAX);
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      auto it = t.children.find(f.index);
+      if (it != t.children.end() && f.next_child < it->second.size()) {
+        const size_t c = it->second[f.next_child++];
+        if (!visited[c]) enter(c, f.depth + 1, f.index);
+        continue;
+      }
+      const Frame done = f;
+      stack.pop_back();
+      fn(done.index, done.depth, done.parent, false);
+    }
+  };
+  for (size_t r : t.roots) run(r);
+  for (size_t i = 0; i < t.events.size(); ++i) run(i);
+}
+
 }  // namespace
 
 absl::StatusOr<Event> ResolveEventRef(const EventRef& ref,
@@ -271,60 +310,50 @@ absl::StatusOr<Result> RunTrace(const TraceStmt& stmt, absl::string_view text,
   }
   TV_ASSIGN_OR_RETURN(std::vector<Event> events, ctx.store->GetTrace(*id));
   TV_RETURN_IF_ERROR(ctx.budget->Examine(events.size()));
-  TraceData trace = BuildTraceData(std::move(events));
-
+  auto trace =
+      std::make_shared<const TraceData>(BuildTraceData(std::move(events)));
   std::vector<Column> columns = EventColumns(
       {{"depth", ColumnType::kInt64}, {"parent_span_id", ColumnType::kString}});
   std::vector<Row> rows;
-  std::string json =
-      absl::StrCat("{\"trace_id\":", JsonString(ToHex(*id)), ",\"roots\":[");
-  std::vector<bool> visited(trace.events.size(), false);
-  // Depth-first in time order; recursion depth is bounded by the check on
-  // `depth` (a trace deeper than that is shown flat below it).
-  std::function<void(size_t, int64_t, const Value&)> visit =
-      [&](size_t i, int64_t depth, const Value& parent) {
-        visited[i] = true;
-        const Event& e = trace.events[i];
+  rows.reserve(trace->events.size());
+  // Depth-first in time order, from the roots, then whatever a parent cycle
+  // (malformed data) left unreached.
+  ForEachInTree(
+      *trace, [&](size_t i, int64_t depth, size_t parent, bool enter) {
+        if (!enter) return;
+        const Event& e = trace->events[i];
         Row row;
+        row.reserve(12);
         row.push_back(depth);
-        row.push_back(parent);
+        const Event* p = parent == SIZE_MAX ? nullptr : &trace->events[parent];
+        row.push_back(p != nullptr && p->effective_type() == EventType::kSpan
+                          ? Value(ToHex(p->trace.span_id))
+                          : Value(std::monostate{}));
         AppendEventCells(e, &row);
         rows.push_back(std::move(row));
-        absl::StrAppend(&json, "{", EventJsonFields(e), ",\"depth\":", depth,
-                        ",\"children\":[");
-        auto it = trace.children.find(i);
-        if (it != trace.children.end()) {
-          bool first = true;
-          const Value self = e.effective_type() == EventType::kSpan
-                                 ? Value(ToHex(e.trace.span_id))
-                                 : Value(std::monostate{});
-          for (size_t c : it->second) {
-            if (visited[c] || depth >= 1000) continue;
-            if (!first) json += ",";
-            first = false;
-            visit(c, depth + 1, self);
-          }
-        }
-        json += "]}";
-      };
-  bool first = true;
-  for (size_t r : trace.roots) {
-    if (!first) json += ",";
-    first = false;
-    visit(r, 0, std::monostate{});
-  }
-  // Events on a parent cycle (malformed data) are not under any root.
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    if (visited[i]) continue;
-    if (!first) json += ",";
-    first = false;
-    visit(i, 0, std::monostate{});
-  }
-  json += "]}";
+      });
   TV_RETURN_IF_ERROR(ctx.budget->CheckRows(rows.size()));
   auto source = std::make_unique<VectorSource>(
-      std::move(rows), absl::StrCat("trace index: ", ToHex(*id)),
-      std::move(json));
+      std::move(rows), absl::StrCat("trace index: ", ToHex(*id)));
+  source->SetLazyJson([trace, trace_hex = ToHex(*id)] {
+    std::string json =
+        absl::StrCat("{\"trace_id\":", JsonString(trace_hex), ",\"roots\":[");
+    std::vector<bool> first_child = {true};
+    ForEachInTree(*trace, [&](size_t i, int64_t depth, size_t, bool enter) {
+      if (enter) {
+        if (!first_child.back()) json += ",";
+        first_child.back() = false;
+        absl::StrAppend(&json, "{", EventJsonFields(trace->events[i]),
+                        ",\"depth\":", depth, ",\"children\":[");
+        first_child.push_back(true);
+      } else {
+        first_child.pop_back();
+        json += "]}";
+      }
+    });
+    json += "]}";
+    return json;
+  });
   return MakeResult(std::move(columns), std::move(source), "trace", ctx);
 }
 

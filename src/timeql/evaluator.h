@@ -60,7 +60,7 @@ class Result::Source {
   std::shared_ptr<timeql::Budget> budget;
 
  protected:
-  std::string json_;
+  mutable std::string json_;
 };
 
 namespace timeql {
@@ -245,10 +245,22 @@ class VectorSource : public Result::Source {
   VectorSource(std::vector<Row> rows, std::string plan, std::string json = "");
   bool Next(Row* row) override;
   absl::Status status() const override { return absl::OkStatus(); }
+  // Builds structured_json() on first use only (most callers read rows).
+  void SetLazyJson(std::function<std::string()> build) {
+    lazy_ = std::move(build);
+  }
+  const std::string& structured_json() const override {
+    if (lazy_) {
+      json_ = lazy_();
+      lazy_ = nullptr;
+    }
+    return json_;
+  }
 
  private:
   std::vector<Row> rows_;
   size_t next_ = 0;
+  mutable std::function<std::string()> lazy_;
 };
 
 // Wraps a source into a Result bound to the query's budget.
