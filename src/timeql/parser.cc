@@ -721,10 +721,13 @@ class Parser {
   absl::StatusOr<EventsStmt> ParseEvents() {
     EventsStmt stmt;
     stmt.timeline_keyword = Advance().keyword == Keyword::kTimeline;
-    if (!AtTimeRange() && !AtKeyword(Keyword::kWhere) &&
-        !AtKeyword(Keyword::kGroup) && !AtKeyword(Keyword::kOrder) &&
-        !AtKeyword(Keyword::kLimit) && !At(TokenKind::kSemicolon) &&
-        !At(TokenKind::kEnd)) {
+    // `EVENTS *` as in SQL: the default columns, as with no select list.
+    if (At(TokenKind::kStar)) {
+      Advance();
+    } else if (!AtTimeRange() && !AtKeyword(Keyword::kWhere) &&
+               !AtKeyword(Keyword::kGroup) && !AtKeyword(Keyword::kOrder) &&
+               !AtKeyword(Keyword::kLimit) && !At(TokenKind::kSemicolon) &&
+               !At(TokenKind::kEnd)) {
       do {
         SelectItem item;
         TV_ASSIGN_OR_RETURN(item.expr, ParseExpr());

@@ -368,6 +368,7 @@ TEST(ParserTest, EventsAloneAndTimeAfterWhere) {
             "group=[] order=[] limit=-");
   EXPECT_EQ(DumpOf("events where a = 1 in last 5m"),
             DumpOf("EVENTS IN LAST 5 minutes WHERE a = 1"));
+  EXPECT_EQ(DumpOf("EVENTS * WHERE a = 1"), DumpOf("EVENTS WHERE a = 1"));
   EXPECT_EQ(DumpOf("EVENTS TO 'now'"),
             "EVENTS select=[] time{from=<none> to='now' last=-} where=<none> "
             "group=[] order=[] limit=-");
