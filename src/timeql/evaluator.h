@@ -85,6 +85,7 @@ class Budget {
   int64_t timeout_ns_;
   int64_t deadline_ns_;  // steady clock; 0: none
   uint64_t examined_ = 0;
+  uint64_t next_clock_check_ = 0;
 };
 
 // What a statement evaluator may use. Lives as long as the Result.
