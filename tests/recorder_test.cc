@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -193,6 +194,38 @@ TEST(RecorderTest, RecordsEveryKindOfEvent) {
   EXPECT_EQ(stats.dropped, 0u);
   EXPECT_EQ(stats.pending, 0u);
   EXPECT_EQ(stats.rings, 1u);
+}
+
+// Without an injected clock the record path may stamp events with the TSC;
+// the flusher must turn that into wall-clock time and span durations.
+TEST(RecorderTest, RealClockTimesAreWallClockTimes) {
+  ScratchStore store;
+  auto recorder = CreateOrDie(store.get(), PlainOptions());
+  const uint64_t before = Clock::Real()->NowNanos();
+  {
+    Span span = recorder->StartSpan("sleep");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    recorder->Log(Severity::kInfo, "inside");
+  }
+  ASSERT_TRUE(recorder->Flush().ok());
+  const uint64_t after = Clock::Real()->NowNanos();
+  const std::vector<Event> events = AllEvents(*store.get());
+  ASSERT_EQ(events.size(), 2u);
+  // Slack for the conversion's anchor and rate (a 1 ms calibration at
+  // worst): a millisecond either way.
+  constexpr uint64_t kSlack = 1'000'000;
+  for (const Event& e : events) {
+    EXPECT_GE(e.time_ns + kSlack, before);
+    EXPECT_LE(e.time_ns, after + kSlack);
+  }
+  const Event* span = FindByName(events, "sleep");
+  ASSERT_NE(span, nullptr);
+  // It lasted at least the sleep (less the rate's error).
+  EXPECT_GE(span->span()->duration_ns, 19'000'000u);
+  EXPECT_LE(span->span()->duration_ns, after - before + kSlack);
+  const Event* log = FindPayload<LogData>(events);
+  ASSERT_NE(log, nullptr);
+  EXPECT_GE(log->time_ns + kSlack, span->time_ns + 20'000'000);
 }
 
 TEST(RecorderTest, SpanScopesSetAndRestoreTheThreadContext) {

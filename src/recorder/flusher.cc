@@ -58,6 +58,35 @@ uint64_t Get(const std::atomic<uint64_t>& counter) {
 
 Recorder::Impl::~Impl() { Shutdown().IgnoreError(); }
 
+void Recorder::Impl::CalibrateTsc() {
+#if defined(__x86_64__)
+  if (!use_tsc_) return;
+  // The TSC read between two clock reads, so it sits at their midpoint.
+  const uint64_t before = ClockNanos(CLOCK_MONOTONIC);
+  const uint64_t real = ClockNanos(CLOCK_REALTIME);
+  const uint64_t tsc = __rdtsc();
+  const uint64_t after = ClockNanos(CLOCK_MONOTONIC);
+  const uint64_t monotonic = before + (after - before) / 2;
+  if (tsc_start_ == 0) {
+    tsc_start_ = tsc;
+    monotonic_start_ = monotonic;
+    // A first rate over 1 ms; each later anchor refines it over the whole
+    // life of the recorder.
+    const uint64_t until = monotonic + 1'000'000;
+    while (ClockNanos(CLOCK_MONOTONIC) < until) {
+    }
+    CalibrateTsc();
+    return;
+  }
+  if (tsc > tsc_start_ && monotonic > monotonic_start_) {
+    time_base_.ns_per_tick = static_cast<double>(monotonic - monotonic_start_) /
+                             static_cast<double>(tsc - tsc_start_);
+  }
+  time_base_.anchor_tsc = tsc;
+  time_base_.anchor_ns = real;
+#endif
+}
+
 void Recorder::Impl::Start() {
   calm_since_ = std::chrono::steady_clock::now();
   flusher_ = std::thread([this] { Run(); });
@@ -111,6 +140,7 @@ absl::Status Recorder::Impl::Shutdown() {
 }
 
 void Recorder::Impl::Run() {
+  CalibrateTsc();
   const auto interval = absl::ToChronoNanoseconds(options_.flush_interval);
   std::unique_lock<std::mutex> lock(control_mu_);
   while (true) {
@@ -143,6 +173,7 @@ void Recorder::Impl::Cycle(bool final) {
     snapshot_.clear();
     for (const auto& ring : rings_) snapshot_.push_back(ring.get());
   }
+  CalibrateTsc();
   double fill = 0;
   for (Ring* ring : snapshot_) {
     fill = std::max(fill, static_cast<double>(ring->Unclaimed()) /
@@ -170,7 +201,7 @@ size_t Recorder::Impl::DrainRing(Ring* ring) {
     if (n == 0) break;
     for (uint64_t i = first; i < first + n; ++i) {
       batch_.emplace_back();
-      recorder_internal::DecodeSlot(ring->At(i), &batch_.back());
+      recorder_internal::DecodeSlot(ring->At(i), time_base_, &batch_.back());
     }
     ring->Release(first + n);
     drained += n;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <typeinfo>
@@ -55,6 +56,30 @@ thread_local ThreadRings tls_rings;
 
 std::atomic<uint64_t> next_recorder_id{1};
 
+// The TSC can stand in for the clock if it ticks at a constant rate, also
+// in deep sleep states (constant_tsc, nonstop_tsc), as on current x86.
+bool TscUsable() {
+#if defined(__x86_64__)
+  static const bool usable = [] {
+    std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+    if (f == nullptr) return false;
+    char line[4096];
+    bool constant = false, nonstop = false;
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      if (std::strncmp(line, "flags", 5) != 0) continue;
+      constant = std::strstr(line, " constant_tsc") != nullptr;
+      nonstop = std::strstr(line, " nonstop_tsc") != nullptr;
+      break;
+    }
+    std::fclose(f);
+    return constant && nonstop;
+  }();
+  return usable;
+#else
+  return false;
+#endif
+}
+
 // Span and trace ids: splitmix64 over a per-thread state seeded once from
 // getrandom(2). Not cryptographic, as W3C Trace Context allows.
 thread_local uint64_t tls_rng_state = 0;
@@ -103,7 +128,8 @@ Recorder::Impl::Impl(Store* store, RecorderOptions options, PiiMasker masker)
       masker_(std::move(masker)),
       clock_(options_.clock),
       id_(next_recorder_id.fetch_add(1, std::memory_order_relaxed)),
-      wake_mask_(options_.ring_capacity / 4 - 1) {}
+      wake_mask_(options_.ring_capacity / 4 - 1),
+      use_tsc_(clock_ == nullptr && TscUsable()) {}
 
 Ring* Recorder::Impl::ThreadRing() {
   const RingCache& cache = tls_ring_cache;
@@ -231,10 +257,10 @@ Span Recorder::Impl::StartSpan(Recorder* owner, absl::string_view name,
                                bool make_current) {
   Span span;
   span.recorder_ = owner;
-  span.start_ns_ = Now();
+  span.start_ns_ = Stamp();
   Slot* slot = Image(span.slot_);
   SlotWriter w(slot);
-  w.Begin(SlotKind::kSpan, span.start_ns_);
+  w.Begin(SlotKind::kSpan, span.start_ns_, StampFlags());
   const SpanContext& up = parent != nullptr ? *parent : tls_current;
   if (up.valid()) {
     slot->trace_id = up.trace_id;
@@ -341,7 +367,7 @@ void Span::End() {
   Recorder::Impl* impl = recorder_->impl_.get();
   recorder_ = nullptr;
   Slot* slot = Image(slot_);
-  const uint64_t now = impl->Now();
+  const uint64_t now = impl->Stamp();  // the same time base as start_ns_
   slot->u64 = now > start_ns_ ? now - start_ns_ : 0;
   // Restore the thread's context only on the thread that installed it, and
   // only if nothing else replaced it meanwhile.
@@ -439,7 +465,7 @@ void Recorder::Log(Severity severity, absl::string_view body, Attrs attrs) {
   const Impl::Reservation r = impl_->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kLog, impl_->Now());
+  impl_->BeginSlot(w, SlotKind::kLog);
   StampContext(r.slot);
   r.slot->severity = static_cast<uint8_t>(severity);
   w.Text(Tag::kBody, body);
@@ -451,7 +477,7 @@ void Recorder::Error(const ErrorInfo& error, Attrs attrs) {
   const Impl::Reservation r = impl_->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kError, impl_->Now());
+  impl_->BeginSlot(w, SlotKind::kError);
   StampContext(r.slot);
   r.slot->severity = static_cast<uint8_t>(Severity::kError);
   if (error.handled) r.slot->flags |= recorder_internal::kFlagHandled;
@@ -475,7 +501,7 @@ void Recorder::Exception(const std::exception& e, bool handled, Attrs attrs) {
   const Impl::Reservation r = impl_->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kError, impl_->Now());
+  impl_->BeginSlot(w, SlotKind::kError);
   StampContext(r.slot);
   r.slot->severity = static_cast<uint8_t>(Severity::kError);
   r.slot->flags |= recorder_internal::kFlagMangledType;
@@ -512,7 +538,7 @@ void RecordMetric(Recorder::Impl* impl, MetricKind kind, absl::string_view name,
   const Recorder::Impl::Reservation r = impl->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kMetric, impl->Now());
+  impl->BeginSlot(w, SlotKind::kMetric);
   StampContext(r.slot);
   r.slot->sub = static_cast<uint8_t>(kind);
   r.slot->value = value;
@@ -565,7 +591,7 @@ void Recorder::EntityState(absl::string_view entity,
   const Impl::Reservation r = impl_->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kEntity, impl_->Now());
+  impl_->BeginSlot(w, SlotKind::kEntity);
   StampContext(r.slot);
   if (deleted) r.slot->flags |= recorder_internal::kFlagDeleted;
   w.Text(Tag::kEntity, entity);
@@ -578,7 +604,7 @@ void Recorder::Custom(absl::string_view name, Attrs attrs, Severity severity) {
   const Impl::Reservation r = impl_->Reserve();
   if (r.slot == nullptr) return;
   SlotWriter w(r.slot);
-  w.Begin(SlotKind::kCustom, impl_->Now());
+  impl_->BeginSlot(w, SlotKind::kCustom);
   StampContext(r.slot);
   r.slot->severity = static_cast<uint8_t>(severity);
   w.Text(Tag::kName, name);

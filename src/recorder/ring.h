@@ -64,8 +64,12 @@ class Ring {
     if (h - cached_released_ >= capacity_) {
       // acquire: the consumer's reads of the slots it released happen
       // before our overwriting them.
-      cached_released_ = released_.load(std::memory_order_acquire);
-      if (h - cached_released_ >= capacity_) return nullptr;
+      const uint64_t r = released_.load(std::memory_order_acquire);
+      // Still full: return without writing our line, so a producer that
+      // keeps hitting a full ring does not pull head's line away from the
+      // consumer.
+      if (h - r >= capacity_) return nullptr;
+      cached_released_ = r;
     }
     return &slots_[h & mask_];
   }

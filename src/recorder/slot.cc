@@ -74,10 +74,11 @@ AttributeValue ToAttributeValue(const FieldRef& f) {
 
 }  // namespace
 
-void DecodeSlot(const Slot& slot, Event* out) {
+void DecodeSlot(const Slot& slot, const TscTimeBase& time_base, Event* out) {
   Event& e = *out;
   e = Event();
-  e.time_ns = slot.time_ns;
+  const bool tsc = (slot.flags & kFlagTscTime) != 0;
+  e.time_ns = tsc ? time_base.ToNs(slot.time_ns) : slot.time_ns;
   e.trace.trace_id = slot.trace_id;
   e.trace.span_id = slot.span_id;
   e.trace.parent_span_id = slot.parent_span_id;
@@ -93,7 +94,7 @@ void DecodeSlot(const Slot& slot, Event* out) {
     case SlotKind::kSpan:
       span = &e.payload.emplace<SpanData>();
       span->kind = static_cast<SpanKind>(slot.sub);
-      span->duration_ns = slot.u64;
+      span->duration_ns = tsc ? time_base.Duration(slot.u64) : slot.u64;
       span->status = static_cast<SpanStatus>(slot.status);
       break;
     case SlotKind::kLog:

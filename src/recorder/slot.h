@@ -32,6 +32,27 @@ inline constexpr uint8_t kFlagMangledType = 1 << 1;  // exception type: typeid
 inline constexpr uint8_t kFlagHandled = 1 << 2;
 inline constexpr uint8_t kFlagEscaped = 1 << 3;
 inline constexpr uint8_t kFlagDeleted = 1 << 4;
+// time_ns (and a span's duration in u64) are TSC ticks, converted by the
+// flusher (TscTimeBase).
+inline constexpr uint8_t kFlagTscTime = 1 << 5;
+
+// Converts TSC ticks to wall-clock nanoseconds: a real-time anchor taken
+// by the flusher and a rate measured against CLOCK_MONOTONIC.
+struct TscTimeBase {
+  uint64_t anchor_tsc = 0;
+  uint64_t anchor_ns = 0;  // CLOCK_REALTIME at anchor_tsc
+  double ns_per_tick = 1;
+  uint64_t ToNs(uint64_t tsc) const {
+    const double delta =
+        static_cast<double>(static_cast<int64_t>(tsc - anchor_tsc)) *
+        ns_per_tick;
+    return static_cast<uint64_t>(static_cast<int64_t>(anchor_ns) +
+                                 static_cast<int64_t>(delta));
+  }
+  uint64_t Duration(uint64_t ticks) const {
+    return static_cast<uint64_t>(static_cast<double>(ticks) * ns_per_tick);
+  }
+};
 
 // Tags of the arena's fields. Each field is [tag u8][aux u8][len u16][len
 // bytes]; aux is the AttrValue::Type of an attribute.
@@ -102,7 +123,7 @@ class SlotWriter {
   explicit SlotWriter(Slot* slot) : slot_(slot) {}
 
   // Sets every header field; the arena starts empty.
-  void Begin(SlotKind kind, uint64_t time_ns) {
+  void Begin(SlotKind kind, uint64_t time_ns, uint8_t flags = 0) {
     Slot& s = *slot_;
     s.time_ns = time_ns;
     s.u64 = 0;
@@ -116,7 +137,7 @@ class SlotWriter {
     s.trace_flags = 0;
     s.sub = 0;
     s.status = 0;
-    s.flags = 0;
+    s.flags = flags;
     s.used = 0;
   }
 
@@ -207,9 +228,9 @@ class SlotWriter {
   Slot* slot_;
 };
 
-// Fills `*out` (reset first) from `slot`. The service and source are left
-// for the caller to set.
-void DecodeSlot(const Slot& slot, Event* out);
+// Fills `*out` (reset first) from `slot`, converting TSC times with
+// `time_base`. The service and source are left for the caller to set.
+void DecodeSlot(const Slot& slot, const TscTimeBase& time_base, Event* out);
 
 }  // namespace traversion::recorder_internal
 
