@@ -22,7 +22,7 @@ namespace {
 constexpr CommandHelp kHelp = {
     "query",
     "[--format table|jsonl|csv] [--limit N] [--param NAME=VALUE] "
-    "[--explain]",
+    "[--explain | --structured]",
     "Runs one TimeQL statement on the store and prints its result: an\n"
     "aligned table (long cells cut with \xE2\x80\xA6), JSON lines (one object "
     "per row;\n"
@@ -67,6 +67,7 @@ int RunQuery(absl::Span<const std::string> args) {
   uint64_t max_cell = 64;
   std::vector<std::string> params;
   bool explain = false;
+  bool structured = false;
   FlagSet flags;
   flags.AddPositional("store", &path, /*required=*/true, "the store directory");
   flags.AddPositional("query", &text, /*required=*/true,
@@ -84,8 +85,15 @@ int RunQuery(absl::Span<const std::string> args) {
   flags.AddBool("explain", &explain,
                 "run the statement and print its canonical form, plan and\n"
                 "counts instead of its rows");
+  flags.AddBool("structured", &structured,
+                "print the structured form of the answer (TRACE's span\n"
+                "tree, TRAVERSE's chain, CHANGES' differences...) as one\n"
+                "JSON document instead of its rows");
   if (std::optional<int> exit = ParseCommandLine(kHelp, flags, args)) {
     return *exit;
+  }
+  if (explain && structured) {
+    return UsageError("query", "--explain and --structured exclude each other");
   }
   std::optional<OutputFormat> format = ParseOutputFormat(format_name);
   if (!format) {
@@ -111,7 +119,22 @@ int RunQuery(absl::Span<const std::string> args) {
   output.limit = limit;
   output.max_cell_width = static_cast<size_t>(max_cell);
   absl::StatusOr<ResultSummary> summary;
-  if (explain) {
+  if (structured) {
+    // The structured form is complete once every row has been read.
+    absl::StatusOr<std::unique_ptr<OutputFile>> sink =
+        OutputFile::Open("/dev/null");
+    if (!sink.ok()) return Fail("query", sink.status());
+    output.limit = 0;
+    summary = WriteResult(*result, output, **sink);
+    if (summary.ok()) {
+      if (result->structured_json().empty()) {
+        return Fail("query", absl::StrCat("this result (", result->kind(),
+                                          ") has no structured form; its "
+                                          "table says everything"));
+      }
+      (*out)->Write(absl::StrCat(result->structured_json(), "\n"));
+    }
+  } else if (explain) {
     // Rows are read (so the counts are real) but not printed.
     absl::StatusOr<std::unique_ptr<OutputFile>> sink =
         OutputFile::Open("/dev/null");
@@ -128,7 +151,7 @@ int RunQuery(absl::Span<const std::string> args) {
   absl::Status closed = (*out)->Close();
   if (!summary.ok()) return Fail("query", summary.status());
   if (!closed.ok()) return Fail("query", closed);
-  if (!explain && *format == OutputFormat::kTable) {
+  if (!explain && !structured && *format == OutputFormat::kTable) {
     if (summary->more) {
       absl::FPrintF(stderr, "(%d rows shown; more rows: raise --limit)\n",
                     summary->rows);

@@ -141,6 +141,20 @@ contains "$tmp/out" "query:     STATE AT '2024-01-15 15:47:23' WHERE service = '
 contains "$tmp/out" "kind:      state"
 contains "$tmp/out" "plan:"
 
+echo "== --structured prints the span tree of TRACE as one JSON document"
+run 0 "$cli" query "$store" "TIMELINE WHERE type = 'error' AND trace_id != '' LIMIT 1" --format jsonl
+trace_id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["trace_id"])' "$tmp/out")
+run 0 "$cli" query "$store" "TRACE '$trace_id'" --structured
+python3 - "$tmp/out" "$trace_id" <<'PY'
+import json, sys
+tree = json.load(open(sys.argv[1]))
+assert tree["trace_id"] == sys.argv[2], tree.get("trace_id")
+assert tree["roots"], "no root span"
+PY
+run 1 "$cli" query "$store" "EVENTS LIMIT 1" --structured
+contains "$tmp/err" "has no structured form"
+run 2 "$cli" query "$store" "EVENTS" --structured --explain
+
 echo "== every seed example runs as written (with a real id for 'abc-123')"
 while IFS= read -r seed; do
   run 0 "$cli" query "$store" "$seed" --param event_id="$error_id"
