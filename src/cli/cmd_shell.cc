@@ -4,8 +4,10 @@
 // if any statement failed.
 #include <readline/history.h>
 #include <readline/readline.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -42,8 +44,9 @@ constexpr CommandHelp kHelp = {
     ".limit [N],\n"
     ".param NAME=VALUE, .explain on|off, .quit (or end of input).\n"
     "\n"
-    "On a terminal, lines can be edited (GNU readline) and statements are\n"
-    "kept in ~/.traversion_history. From a pipe, statements are read without\n"
+    "On a terminal, lines can be edited (GNU readline), Ctrl-C drops the\n"
+    "statement being typed, and statements are kept in\n"
+    "~/.traversion_history. From a pipe, statements are read without\n"
     "prompts and the exit status is 1 if any of them failed.",
     "  traversion shell ./traversion-demo\n"
     "  echo \"TIMELINE IN LAST 1 hour WHERE type = 'error';\" | traversion "
@@ -101,10 +104,35 @@ class StatementScanner {
   bool ends_with_semicolon_ = false;
 };
 
+// Ctrl-C at the prompt drops the line being typed (and any statement being
+// continued) instead of leaving the shell. While a query runs, SIGINT keeps
+// its default action, so Ctrl-C still stops a long query.
+volatile sig_atomic_t g_interrupted = 0;
+
+void OnInterrupt(int) { g_interrupted = 1; }
+
+// readline's character source: read(2), except that Ctrl-C at the prompt
+// empties the line and ends it, so readline returns at once.
+int ReadChar(FILE* stream) {
+  while (true) {
+    unsigned char c = 0;
+    ssize_t n = read(fileno(stream), &c, 1);
+    if (n == 1) return c;
+    if (n == 0) return EOF;
+    if (errno != EINTR) return EOF;
+    if (g_interrupted) {
+      rl_replace_line("", 0);
+      return '\n';
+    }
+  }
+}
+
 class LineSource {
  public:
   explicit LineSource(bool interactive) : interactive_(interactive) {
     if (!interactive_) return;
+    rl_catch_signals = 0;
+    rl_getc_function = ReadChar;
     if (const char* home = std::getenv("HOME"); home != nullptr && *home) {
       history_path_ = absl::StrCat(home, "/.traversion_history");
       using_history();
@@ -126,12 +154,24 @@ class LineSource {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return line;
     }
+    // No SA_RESTART: the interrupted read returns to ReadChar.
+    struct sigaction interrupt = {};
+    interrupt.sa_handler = OnInterrupt;
+    sigemptyset(&interrupt.sa_mask);
+    struct sigaction previous = {};
+    g_interrupted = 0;
+    sigaction(SIGINT, &interrupt, &previous);
     char* raw = readline(continuation ? "   ...> " : "timeql> ");
+    sigaction(SIGINT, &previous, nullptr);
+    interrupted_ = g_interrupted != 0;
     if (raw == nullptr) return std::nullopt;
     std::string line(raw);
     std::free(raw);
     return line;
   }
+
+  // Whether the last Read() was ended by Ctrl-C.
+  bool interrupted() const { return interrupted_; }
 
   void Remember(const std::string& statement) {
     if (interactive_ && !statement.empty()) add_history(statement.c_str());
@@ -139,6 +179,7 @@ class LineSource {
 
  private:
   bool interactive_;
+  bool interrupted_ = false;
   std::string history_path_;
 };
 
@@ -294,6 +335,11 @@ int RunShell(absl::Span<const std::string> args) {
   while (true) {
     std::optional<std::string> line = lines.Read(!statement.empty());
     if (!line) break;
+    if (lines.interrupted()) {
+      statement.clear();
+      scanner.Reset();
+      continue;
+    }
     absl::string_view trimmed = absl::StripAsciiWhitespace(*line);
     if (statement.empty() && trimmed.empty()) continue;
     if (!scanner.in_quote() && !trimmed.empty() && trimmed[0] == '.') {
