@@ -160,7 +160,9 @@ class Forecaster {
 // The forecaster used when QueryOptions::forecaster is nullptr: a
 // least-squares linear trend over the last max(30 minutes, 6 x horizon) of
 // history (at least 3 points), the interval +-1.96 residual standard
-// deviations scaled for the distance extrapolated. Never null.
+// deviations scaled for the distance extrapolated. For a percentage (unit
+// "%") or a ratio (unit "1") the point and the interval are clamped to
+// [0, 100] or [0, 1]. Never null.
 const Forecaster* BuiltinForecaster();
 
 }  // namespace traversion

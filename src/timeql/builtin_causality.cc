@@ -336,6 +336,25 @@ class LinearTrendForecaster final : public Forecaster {
         static_cast<double>(h.back().time_ns - h.front().time_ns) / 1e9;
     f.method =
         absl::StrFormat("linear trend over %.0fs (n=%d)", span_s, h.size());
+    // A line runs off to any value; a percentage or a ratio cannot. Clamp the
+    // point and the interval to the unit's range and say so.
+    double upper_bound = 0;
+    if (request.unit == "%") {
+      upper_bound = 100;
+    } else if (request.unit == "1") {
+      upper_bound = 1;
+    }
+    if (upper_bound > 0) {
+      auto clamp = [&](double v) { return std::clamp(v, 0.0, upper_bound); };
+      if (clamp(f.value) != f.value || clamp(f.lower) != f.lower ||
+          clamp(f.upper) != f.upper) {
+        f.value = clamp(f.value);
+        f.lower = clamp(f.lower);
+        f.upper = clamp(f.upper);
+        absl::StrAppend(&f.method, ", clamped to [0, ",
+                        upper_bound == 100 ? "100 %" : "1", "]");
+      }
+    }
     return f;
   }
 };
