@@ -37,18 +37,21 @@ thread_local RingCache tls_ring_cache;
 // thread records through the shared overflow ring.
 thread_local bool tls_exiting = false;
 
-// Every ring this thread was given, by recorder id. Its destructor (at
-// thread exit) hands the rings back.
+// Every ring this thread was given, by recorder id. The recorder owns its
+// rings; the thread holds weak references, so a recorder destroyed before
+// the thread frees its rings at once. The destructor (at thread exit) hands
+// the rings of live recorders back.
 struct ThreadRings {
-  std::vector<std::pair<uint64_t, std::shared_ptr<Ring>>> rings;
+  std::vector<std::pair<uint64_t, std::weak_ptr<Ring>>> rings;
   ~ThreadRings() {
     tls_exiting = true;
     tls_ring_cache = {};
-    for (auto& [id, ring] : rings) {
+    for (auto& [id, weak] : rings) {
+      const std::shared_ptr<Ring> ring = weak.lock();
+      if (ring == nullptr || ring->shared()) continue;
       // release: this thread's last commits happen before the flusher sees
       // the ring as orphaned.
-      if (!ring->shared())
-        ring->owner_exited.store(true, std::memory_order_release);
+      ring->owner_exited.store(true, std::memory_order_release);
     }
   }
 };
@@ -150,11 +153,13 @@ Ring* Recorder::Impl::RegisterThread() {
     std::lock_guard<std::mutex> lock(registry_mu_);
     return OverflowRingLocked();
   }
-  for (auto& [id, ring] : tls_rings.rings) {
-    if (id == id_) {
-      tls_ring_cache = {id_, ring.get()};
-      return ring.get();
-    }
+  for (auto& [id, weak] : tls_rings.rings) {
+    if (id != id_) continue;
+    // The recorder (calling us) is alive, so is its ring; the raw pointer
+    // stays valid as long as it is.
+    Ring* ring = weak.lock().get();
+    tls_ring_cache = {id_, ring};
+    return ring;
   }
   std::shared_ptr<Ring> ring;
   {
@@ -171,6 +176,8 @@ Ring* Recorder::Impl::RegisterThread() {
       ring = overflow_;
     }
   }
+  std::erase_if(tls_rings.rings,
+                [](const auto& entry) { return entry.second.expired(); });
   tls_rings.rings.emplace_back(id_, ring);
   tls_ring_cache = {id_, ring.get()};
   return ring.get();
