@@ -4,6 +4,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
@@ -55,16 +59,26 @@ inline bool IsAlnum(char c) { return Is(c, kDigit | kAlpha); }
 // next to one (so "a4111..." or "xAKIA..." are not keys or cards).
 inline bool IsWordChar(char c) { return IsAlnum(c) || c == '_'; }
 
-constexpr std::array<uint32_t, 256> MakeHints() {
-  std::array<uint32_t, 256> t{};
-  t['@'] = kHintAt;
-  t['b'] = t['B'] = kHintB;
-  t['_'] = t['-'] = t['A'] = kHintKeyPrefix;
-  t['J'] = kHintJ;
-  t['='] = t[':'] = kHintKeyValue;
-  return t;
+// ASCII case-insensitive comparisons with a lowercase word, inline (the
+// absl ones are calls into the shared library).
+inline char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
-constexpr std::array<uint32_t, 256> kHints = MakeHints();
+inline bool EqualsLower(absl::string_view s, absl::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (AsciiLower(s[i]) != lower[i]) return false;
+  }
+  return true;
+}
+inline bool StartsWithLower(absl::string_view s, absl::string_view lower) {
+  return s.size() >= lower.size() &&
+         EqualsLower(s.substr(0, lower.size()), lower);
+}
+inline bool EndsWithLower(absl::string_view s, absl::string_view lower) {
+  return s.size() >= lower.size() &&
+         EqualsLower(s.substr(s.size() - lower.size()), lower);
+}
 
 size_t SkipClass(absl::string_view text, size_t i, uint8_t cls) {
   while (i < text.size() && Is(text[i], cls)) ++i;
@@ -75,11 +89,12 @@ size_t SkipClass(absl::string_view text, size_t i, uint8_t cls) {
 
 // Top-level "domains" that are really file extensions: "icon@2x.png".
 bool IsFileExtension(absl::string_view tld) {
+  if (tld.size() < 2 || tld.size() > 4) return false;  // none is longer
   static constexpr absl::string_view kExtensions[] = {
       "png", "jpg", "jpeg", "gif", "svg", "webp",
       "bmp", "ico", "js",   "css", "map", "json"};
   for (absl::string_view e : kExtensions) {
-    if (absl::EqualsIgnoreCase(tld, e)) return true;
+    if (EqualsLower(tld, e)) return true;
   }
   return false;
 }
@@ -93,7 +108,10 @@ size_t DomainLength(absl::string_view text, size_t begin) {
   absl::string_view domain = text.substr(begin, end - begin);
   const size_t last_dot = domain.rfind('.');
   if (last_dot == absl::string_view::npos || last_dot == 0) return 0;
-  if (domain.front() == '-' || absl::StrContains(domain, "..")) return 0;
+  if (domain.front() == '-') return 0;
+  for (size_t i = 1; i < domain.size(); ++i) {
+    if (domain[i] == '.' && domain[i - 1] == '.') return 0;
+  }
   absl::string_view tld = domain.substr(last_dot + 1);
   if (tld.size() < 2) return 0;
   for (char c : tld) {
@@ -202,17 +220,15 @@ void CardsInRun(absl::string_view text, const Group* groups, size_t count,
 // --- key-value forms ---------------------------------------------------------
 
 bool IsAuthorizationKey(absl::string_view key) {
-  return absl::EndsWithIgnoreCase(key, "authorization");
+  return EndsWithLower(key, "authorization");
 }
-bool IsCookieKey(absl::string_view key) {
-  return absl::EndsWithIgnoreCase(key, "cookie");
-}
+bool IsCookieKey(absl::string_view key) { return EndsWithLower(key, "cookie"); }
 
 bool IsPlaceholderValue(absl::string_view v) {
   static constexpr absl::string_view kWords[] = {"null",  "none",      "true",
                                                  "false", "undefined", "nil"};
   for (absl::string_view w : kWords) {
-    if (absl::EqualsIgnoreCase(v, w)) return true;
+    if (EqualsLower(v, w)) return true;
   }
   for (char c : v) {
     if (c != '*' && c != 'x' && c != 'X') return false;
@@ -277,19 +293,629 @@ absl::string_view BuiltinTagName(uint16_t tag) {
   }
 }
 
-uint32_t ScanHints(absl::string_view text) {
-  // Branch-free: one table lookup and one add per byte. The card hint is a
-  // necessary condition only (>= 13 digits anywhere); FindCards decides.
-  uint32_t hints = 0;
-  size_t digits = 0;
-  for (char c : text) {
-    const uint8_t u = static_cast<uint8_t>(c);
-    hints |= kHints[u];
-    digits += kClasses[u] & kDigit;
+bool KeyPairFilter::Add(char a, char b) {
+  for (int i = 0; i < count; ++i) {
+    if (first[i] == a && second[i] == b) return true;
   }
-  if (digits >= 13) hints |= kHintCardRun;
+  if (count < 0 || count >= kMaxPairs) return false;
+  first[count] = a;
+  second[count] = b;
+  if (count < 8) {  // the nibble tables: a class bit per pair
+    const auto bit = static_cast<uint8_t>(1u << count);
+    for (int pos = 0; pos < 2; ++pos) {
+      const char c = pos == 0 ? a : b;
+      char set[3] = {c, c, c};
+      if (c == '_') {
+        set[1] = '-';
+      } else if (c >= 'a' && c <= 'z') {
+        set[1] = static_cast<char>(c - 'a' + 'A');
+      }
+      for (char x : set) {
+        const auto u = static_cast<uint8_t>(x);
+        nibble_lo[pos][u & 15] |= bit;
+        nibble_hi[pos][u >> 4] |= bit;
+      }
+    }
+  }
+  ++count;
+  // '_' stands for '_' and '-', folded 0x7f and '-'.
+  const char as[2] = {a == '_' ? '\x7f' : a, a == '_' ? '-' : a};
+  const char bs[2] = {b == '_' ? '\x7f' : b, b == '_' ? '-' : b};
+  for (int i = 0; i < (a == '_' ? 2 : 1); ++i) {
+    for (int j = 0; j < (b == '_' ? 2 : 1); ++j) {
+      const auto pat = static_cast<uint16_t>(
+          static_cast<uint8_t>(as[i]) | (static_cast<uint8_t>(bs[j]) << 8));
+      for (uint16_t& lane : pattern_wide[patterns]) lane = pat;
+      pattern[patterns++] = pat;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// A pair character against a text byte: letters in either case, '_' for
+// '_' or '-', anything else itself.
+inline bool PairCharIs(char pair_char, char c) {
+  const char f = static_cast<char>(c | 0x20);
+  if (pair_char == '_') return f == '\x7f' || f == '-';
+  return f == pair_char;
+}
+
+inline bool IsCardSep(char c) { return c == ' ' || c == '-'; }
+
+}  // namespace
+
+bool KeyPairFilter::MayMatchScalar(absl::string_view key) const {
+  if (!usable) return true;
+  for (size_t i = 0; i + 1 < key.size(); ++i) {
+    for (int k = 0; k < count; ++k) {
+      if (PairCharIs(first[k], key[i]) && PairCharIs(second[k], key[i + 1])) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+uint32_t ScanHintsScalar(absl::string_view text) {
+  uint32_t hints = 0;
+  const size_t n = text.size();
+  auto at = [&](size_t i) { return i < n ? text[i] : '\0'; };
+  size_t run = 0;        // digits in a row so far
+  size_t last_good = 0;  // 1 + position of the last good sep
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    const char c1 = at(i + 1);
+    if (c == '@') hints |= kHintAt;
+    if (c == '=' || c == ':') hints |= kHintKeyValue;
+    if ((c | 0x20) == 'b' && (c1 | 0x20) == 'e' && (at(i + 2) | 0x20) == 'a') {
+      hints |= kHintB;
+    }
+    if ((c == 'k' && c1 == '_') || (c == 'I' && (c1 == 'A' || c1 == 'z')) ||
+        (c == 'g' && (c1 == 'h' || c1 == 'l')) || (c == 'x' && c1 == 'o') ||
+        (c == 'n' && c1 == 'p')) {
+      hints |= kHintKeyPrefix;
+    }
+    if (c == 'y' && c1 == 'J') hints |= kHintJ;
+    if (IsCardSep(c) && run >= 4 && IsDigit(c1)) {
+      if (last_good != 0 && i + 1 - last_good >= 5 && i + 1 - last_good <= 7) {
+        hints |= kHintCardRun;
+      }
+      last_good = i + 1;
+    }
+    run = IsDigit(c) ? run + 1 : 0;
+    if (run >= 13) hints |= kHintCardRun;
+  }
   return hints;
 }
+
+#if defined(__SSE2__)
+
+// The vector passes. A block is 16 (or, with AVX2, 32) positions of the
+// text: b0 holds the bytes at the positions, b1 and b2 the bytes one and two
+// further on (zero past the end of the text). Blocks are read straight from
+// the text, never from a copy: a text whose length is not a multiple of 16
+// ends with a block that overlaps the one before it (harmless for the "any
+// lane" tests; the card window takes only its new positions), and a text
+// shorter than 16 bytes is assembled in a register from overlapping scalar
+// loads. (A padded copy would cost a failed store-to-load forward per string,
+// which on short strings is most of the time.)
+
+namespace {
+
+inline __m128i Load16(const char* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+
+template <typename T>
+inline T LoadScalar(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// The n < 16 bytes at p in the low lanes, zeros above; reads only p[0..n).
+inline __m128i LoadShort(const char* p, size_t n) {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  if (n >= 8) {
+    lo = LoadScalar<uint64_t>(p);
+    if (n > 8) hi = LoadScalar<uint64_t>(p + n - 8) >> (8 * (16 - n));
+  } else if (n >= 4) {
+    lo = LoadScalar<uint32_t>(p) |
+         (static_cast<uint64_t>(LoadScalar<uint32_t>(p + n - 4))
+          << (8 * (n - 4)));
+  } else if (n > 0) {
+    lo = static_cast<uint8_t>(p[0]) |
+         (static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2]))
+          << (8 * (n / 2))) |
+         (static_cast<uint64_t>(static_cast<uint8_t>(p[n - 1]))
+          << (8 * (n - 1)));
+  }
+  return _mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo));
+}
+
+// The three vectors of the 16-position block at s (s + 16 <= n, or s == 0
+// for a shorter text).
+struct Block16 {
+  __m128i b0, b1, b2;
+};
+inline Block16 LoadBlock16(const char* p, size_t n, size_t s) {
+  Block16 b;
+  if (n < 16) {
+    b.b0 = LoadShort(p, n);
+    b.b1 = _mm_srli_si128(b.b0, 1);
+    b.b2 = _mm_srli_si128(b.b0, 2);
+    return b;
+  }
+  b.b0 = Load16(p + s);
+  b.b1 = s + 17 <= n ? Load16(p + s + 1) : _mm_srli_si128(b.b0, 1);
+  b.b2 = s + 18 <= n ? Load16(p + s + 2) : _mm_srli_si128(b.b1, 1);
+  return b;
+}
+
+inline __m128i Eq(__m128i v, char c) {
+  return _mm_cmpeq_epi8(v, _mm_set1_epi8(c));
+}
+
+// Lane masks of the sequences the hints look for; OR-ed over the blocks.
+struct Lanes16 {
+  __m128i at = _mm_setzero_si128();
+  __m128i kv = _mm_setzero_si128();
+  __m128i bearer = _mm_setzero_si128();
+  __m128i prefix = _mm_setzero_si128();
+  __m128i jwt = _mm_setzero_si128();
+};
+
+// Classifies one block into `acc`; returns the digit and separator bits.
+inline void Classify16(const Block16& b, Lanes16* acc, uint32_t* digits,
+                       uint32_t* seps) {
+  acc->at = _mm_or_si128(acc->at, Eq(b.b0, '@'));
+  acc->kv = _mm_or_si128(acc->kv, _mm_or_si128(Eq(b.b0, '='), Eq(b.b0, ':')));
+  const __m128i lower = _mm_set1_epi8(0x20);
+  acc->bearer = _mm_or_si128(
+      acc->bearer,
+      _mm_and_si128(_mm_and_si128(Eq(_mm_or_si128(b.b0, lower), 'b'),
+                                  Eq(_mm_or_si128(b.b1, lower), 'e')),
+                    Eq(_mm_or_si128(b.b2, lower), 'a')));
+  // k_ | I[Az] | g[hl] | xo | np
+  __m128i pre = _mm_and_si128(Eq(b.b0, 'k'), Eq(b.b1, '_'));
+  pre = _mm_or_si128(
+      pre,
+      _mm_and_si128(Eq(b.b0, 'I'), _mm_or_si128(Eq(b.b1, 'A'), Eq(b.b1, 'z'))));
+  pre = _mm_or_si128(
+      pre,
+      _mm_and_si128(Eq(b.b0, 'g'), _mm_or_si128(Eq(b.b1, 'h'), Eq(b.b1, 'l'))));
+  pre = _mm_or_si128(pre, _mm_and_si128(Eq(b.b0, 'x'), Eq(b.b1, 'o')));
+  pre = _mm_or_si128(pre, _mm_and_si128(Eq(b.b0, 'n'), Eq(b.b1, 'p')));
+  acc->prefix = _mm_or_si128(acc->prefix, pre);
+  acc->jwt =
+      _mm_or_si128(acc->jwt, _mm_and_si128(Eq(b.b0, 'y'), Eq(b.b1, 'J')));
+  // Digits: (b - '0') as unsigned is below 10.
+  const __m128i x = _mm_sub_epi8(b.b0, _mm_set1_epi8('0'));
+  *digits = static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x)));
+  *seps = static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_or_si128(Eq(b.b0, ' '), Eq(b.b0, '-'))));
+}
+
+// The card condition over a window of the last 64 positions (bit 63: the
+// newest).
+inline bool CardInWindow(uint64_t d, uint64_t s) {
+  uint64_t r = d & (d >> 1);
+  r &= r >> 2;
+  r &= r >> 4;
+  r &= r >> 5;  // bit i: 13 digits from i on
+  if (r != 0) return true;
+  const uint64_t d4 = d & (d << 1) & (d << 2) & (d << 3);  // 4 digits to i
+  const uint64_t good = s & (d4 << 1) & (d >> 1);
+  return (good & ((good << 5) | (good << 6) | (good << 7))) != 0;
+}
+
+// The digit and separator bits of the last 64 positions.
+struct CardWindow {
+  uint64_t digits = 0;
+  uint64_t seps = 0;
+  size_t fresh = 0;          // positions pushed since the last test
+  bool fresh_digit = false;  // a digit among them
+  bool found = false;
+  // Appends the top `k` of 16 positions (1 <= k <= 16).
+  void Push16(uint32_t dm, uint32_t sm, size_t k) {
+    dm >>= 16 - k;
+    sm >>= 16 - k;
+    digits = (digits >> k) | (static_cast<uint64_t>(dm) << (64 - k));
+    seps = (seps >> k) | (static_cast<uint64_t>(sm) << (64 - k));
+    fresh += k;
+    fresh_digit |= dm != 0;
+    if (fresh >= 32) Test();
+  }
+  // Appends the top `k` of 32 positions (1 <= k <= 32).
+  void Push32(uint32_t dm, uint32_t sm, size_t k) {
+    const uint64_t d = dm >> (32 - k);
+    const uint64_t sp = sm >> (32 - k);
+    digits = (digits >> k) | (d << (64 - k));
+    seps = (seps >> k) | (sp << (64 - k));
+    fresh += k;
+    fresh_digit |= d != 0;
+    if (fresh >= 32) Test();
+  }
+  // The condition ends on a digit and spans at most 13 positions, so one
+  // ending among the fewer than 48 fresh positions lies inside the window.
+  void Test() {
+    if (fresh_digit && !found) found = CardInWindow(digits, seps);
+    fresh = 0;
+    fresh_digit = false;
+  }
+  bool Found() {
+    Test();
+    return found;
+  }
+};
+
+inline bool Any(__m128i v) { return _mm_movemask_epi8(v) != 0; }
+
+inline uint32_t HintsFromLanes(const Lanes16& acc, bool card) {
+  uint32_t hints = 0;
+  if (Any(acc.at)) hints |= kHintAt;
+  if (Any(acc.kv)) hints |= kHintKeyValue;
+  if (Any(acc.bearer)) hints |= kHintB;
+  if (Any(acc.prefix)) hints |= kHintKeyPrefix;
+  if (Any(acc.jwt)) hints |= kHintJ;
+  if (card) hints |= kHintCardRun;
+  return hints;
+}
+
+// The 16-position blocks from `s` on.
+inline void Scan16From(const char* p, size_t n, size_t s, Lanes16* acc,
+                       CardWindow* card) {
+  uint32_t dm, sm;
+  if (n < 16) {
+    if (n == 0) return;
+    Classify16(LoadBlock16(p, n, 0), acc, &dm, &sm);
+    card->Push16(dm, sm, 16);  // the lanes past the end are zeros
+    return;
+  }
+  for (; s + 16 <= n; s += 16) {
+    Classify16(LoadBlock16(p, n, s), acc, &dm, &sm);
+    card->Push16(dm, sm, 16);
+  }
+  if (s < n) {  // the last n - s positions, in the block ending at n
+    Classify16(LoadBlock16(p, n, n - 16), acc, &dm, &sm);
+    card->Push16(dm, sm, n - s);
+  }
+}
+
+// Lanes where a pattern of `keys` starts, from the folded (|0x20) block g0
+// and the folded block one byte on, g1: as 16-bit lanes g0 holds the pairs
+// at even offsets, g1 those at odd ones.
+inline __m128i PairLanes(__m128i g0, __m128i g1, const KeyPairFilter& keys) {
+  __m128i m = _mm_setzero_si128();
+  for (int k = 0; k < keys.patterns; ++k) {
+    const __m128i pat =
+        _mm_load_si128(reinterpret_cast<const __m128i*>(keys.pattern_wide[k]));
+    m = _mm_or_si128(
+        m, _mm_or_si128(_mm_cmpeq_epi16(g0, pat), _mm_cmpeq_epi16(g1, pat)));
+  }
+  return m;
+}
+
+}  // namespace
+
+uint32_t ScanHintsSse2(absl::string_view text) {
+  Lanes16 acc;
+  CardWindow card;
+  Scan16From(text.data(), text.size(), 0, &acc, &card);
+  return HintsFromLanes(acc, card.Found());
+}
+
+bool KeyPairFilter::MayMatchSse2(absl::string_view key) const {
+  if (!usable) return true;
+  const char* p = key.data();
+  const size_t n = key.size();
+  if (n < 2) return false;
+  const __m128i lower = _mm_set1_epi8(0x20);
+  auto block = [&](size_t s) {
+    const Block16 b = LoadBlock16(p, n, s);
+    return Any(
+        PairLanes(_mm_or_si128(b.b0, lower), _mm_or_si128(b.b1, lower), *this));
+  };
+  if (n < 16) return block(0);
+  size_t s = 0;
+  for (; s + 16 <= n; s += 16) {
+    if (block(s)) return true;
+  }
+  return s < n && block(n - 16);
+}
+
+// --- AVX2: byte classes by nibble lookups ------------------------------------
+//
+// pshufb looks a byte's low and high nibbles up in two 16-entry tables; the
+// AND of the two entries is a set of 8 class bits (a class is then the
+// product of a set of low and a set of high nibbles: for the sets here exact
+// or a small superset). Classes of a byte and of the byte after it are
+// AND-ed, so one bit can stand for a pair of bytes.
+
+// Compiled for AVX2 (which implies SSSE3, and gives the 16-byte code the
+// three-operand VEX forms); used when the CPU has it.
+#define TRAVERSION_AVX2 __attribute__((target("avx2")))
+
+namespace {
+
+struct NibbleTables {
+  uint8_t lo[2][16];
+  uint8_t hi[2][16];
+};
+
+// Class bits of the text pass. A bit is set for a pair (b0, b1) when b0 is
+// in its first set and b1 in its second; an empty second set matches any
+// byte.
+enum TextClass : uint8_t {
+  kClassAt = 1 << 0,      // '@'
+  kClassKv = 1 << 1,      // '=' ':'
+  kClassBe = 1 << 2,      // "be" in any case (the detector looks further)
+  kClassKUnder = 1 << 3,  // "k_"
+  kClassIOrY = 1 << 4,    // "IA" "Iz" (AWS, Google) and "yJ" (JWT)
+  kClassG = 1 << 5,       // "gh" "gl"
+  kClassXo = 1 << 6,      // "xo"
+  kClassNp = 1 << 7,      // "np"
+};
+
+constexpr void AddToClass(NibbleTables* t, int pos, uint8_t bit,
+                          const char* set) {
+  if (*set == '\0') {  // any byte
+    for (int i = 0; i < 16; ++i) {
+      t->lo[pos][i] |= bit;
+      t->hi[pos][i] |= bit;
+    }
+    return;
+  }
+  for (; *set != '\0'; ++set) {
+    const auto c = static_cast<uint8_t>(*set);
+    t->lo[pos][c & 15] |= bit;
+    t->hi[pos][c >> 4] |= bit;
+  }
+}
+
+constexpr NibbleTables MakeTextTables() {
+  NibbleTables t{};
+  struct Spec {
+    uint8_t bit;
+    const char* first;
+    const char* second;
+  };
+  constexpr Spec kSpecs[] = {
+      {kClassAt, "@", ""},       {kClassKv, "=:", ""},
+      {kClassBe, "bB", "eE"},    {kClassKUnder, "k", "_"},
+      {kClassIOrY, "Iy", "AzJ"}, {kClassG, "g", "hl"},
+      {kClassXo, "x", "o"},      {kClassNp, "n", "p"},
+  };
+  for (const Spec& s : kSpecs) {
+    AddToClass(&t, 0, s.bit, s.first);
+    AddToClass(&t, 1, s.bit, s.second);
+  }
+  return t;
+}
+alignas(16) constexpr NibbleTables kTextTables = MakeTextTables();
+
+constexpr std::array<uint8_t, 256> MakeHintsOfClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint32_t h = 0;
+    if (c & kClassAt) h |= kHintAt;
+    if (c & kClassKv) h |= kHintKeyValue;
+    if (c & kClassBe) h |= kHintB;
+    if (c & (kClassKUnder | kClassIOrY | kClassG | kClassXo | kClassNp)) {
+      h |= kHintKeyPrefix;
+    }
+    if (c & kClassIOrY) h |= kHintJ;
+    t[c] = static_cast<uint8_t>(h);
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kHintsOfClasses = MakeHintsOfClasses();
+
+TRAVERSION_AVX2 inline __m128i Classes(__m128i b, const uint8_t* lo,
+                                       const uint8_t* hi) {
+  const __m128i low_nibbles = _mm_set1_epi8(0x0f);
+  const __m128i l = _mm_and_si128(b, low_nibbles);
+  const __m128i h = _mm_and_si128(_mm_srli_epi16(b, 4), low_nibbles);
+  return _mm_and_si128(
+      _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo)),
+                       l),
+      _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi)),
+                       h));
+}
+
+TRAVERSION_AVX2 inline __m128i PairClasses(const Block16& b,
+                                           const uint8_t (*lo)[16],
+                                           const uint8_t (*hi)[16]) {
+  return _mm_and_si128(Classes(b.b0, lo[0], hi[0]),
+                       Classes(b.b1, lo[1], hi[1]));
+}
+
+// The OR of the 16 bytes of v.
+TRAVERSION_AVX2 inline uint32_t OrBytes(__m128i v) {
+  v = _mm_or_si128(v, _mm_srli_si128(v, 8));
+  v = _mm_or_si128(v, _mm_srli_si128(v, 4));
+  v = _mm_or_si128(v, _mm_srli_si128(v, 2));
+  v = _mm_or_si128(v, _mm_srli_si128(v, 1));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(v)) & 0xff;
+}
+
+TRAVERSION_AVX2 inline void Step16(const Block16& b, __m128i* acc,
+                                   CardWindow* card, size_t k) {
+  *acc = _mm_or_si128(*acc, PairClasses(b, kTextTables.lo, kTextTables.hi));
+  const __m128i x = _mm_sub_epi8(b.b0, _mm_set1_epi8('0'));
+  const auto dm = static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x)));
+  const auto sm = static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_or_si128(Eq(b.b0, ' '), Eq(b.b0, '-'))));
+  card->Push16(dm, sm, k);
+}
+
+TRAVERSION_AVX2 inline __m256i Classes32(__m256i b, __m256i lo, __m256i hi) {
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+  const __m256i l = _mm256_and_si256(b, low_nibbles);
+  const __m256i h = _mm256_and_si256(_mm256_srli_epi16(b, 4), low_nibbles);
+  return _mm256_and_si256(_mm256_shuffle_epi8(lo, l),
+                          _mm256_shuffle_epi8(hi, h));
+}
+
+TRAVERSION_AVX2 inline __m256i Table32(const uint8_t* t) {
+  return _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
+}
+
+TRAVERSION_AVX2 uint32_t ScanHintsAvx2Impl(absl::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  __m128i acc = _mm_setzero_si128();
+  CardWindow card;
+  if (n < 16) {
+    if (n > 0) Step16(LoadBlock16(p, n, 0), &acc, &card, 16);
+    return kHintsOfClasses[OrBytes(acc)] |
+           (card.Found() ? uint32_t{kHintCardRun} : 0);
+  }
+  size_t s = 0;
+  if (n >= 32) {  // 32 positions at a time
+    const __m256i lo0 = Table32(kTextTables.lo[0]);
+    const __m256i hi0 = Table32(kTextTables.hi[0]);
+    const __m256i lo1 = Table32(kTextTables.lo[1]);
+    const __m256i hi1 = Table32(kTextTables.hi[1]);
+    __m256i acc32 = _mm256_setzero_si256();
+    for (; s + 33 <= n; s += 32) {
+      const __m256i b0 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + s));
+      const __m256i b1 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + s + 1));
+      acc32 = _mm256_or_si256(acc32, _mm256_and_si256(Classes32(b0, lo0, hi0),
+                                                      Classes32(b1, lo1, hi1)));
+      const __m256i x = _mm256_sub_epi8(b0, _mm256_set1_epi8('0'));
+      const auto dm = static_cast<uint32_t>(_mm256_movemask_epi8(
+          _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(9)), x)));
+      const auto sm = static_cast<uint32_t>(_mm256_movemask_epi8(
+          _mm256_or_si256(_mm256_cmpeq_epi8(b0, _mm256_set1_epi8(' ')),
+                          _mm256_cmpeq_epi8(b0, _mm256_set1_epi8('-')))));
+      card.Push32(dm, sm, 32);
+    }
+    if (s < n) {
+      // The last n - s positions, in the 32 ending at the end of the text;
+      // the byte after each is the block shifted down by one (a zero past
+      // the end).
+      const __m256i b0 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + n - 32));
+      const __m256i b1 =
+          _mm256_alignr_epi8(_mm256_permute2x128_si256(b0, b0, 0x81), b0, 1);
+      acc32 = _mm256_or_si256(acc32, _mm256_and_si256(Classes32(b0, lo0, hi0),
+                                                      Classes32(b1, lo1, hi1)));
+      const __m256i x = _mm256_sub_epi8(b0, _mm256_set1_epi8('0'));
+      const auto dm = static_cast<uint32_t>(_mm256_movemask_epi8(
+          _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(9)), x)));
+      const auto sm = static_cast<uint32_t>(_mm256_movemask_epi8(
+          _mm256_or_si256(_mm256_cmpeq_epi8(b0, _mm256_set1_epi8(' ')),
+                          _mm256_cmpeq_epi8(b0, _mm256_set1_epi8('-')))));
+      card.Push32(dm, sm, n - s);
+      s = n;
+    }
+    acc = _mm_or_si128(_mm256_castsi256_si128(acc32),
+                       _mm256_extracti128_si256(acc32, 1));
+  }
+  for (; s + 16 <= n; s += 16) Step16(LoadBlock16(p, n, s), &acc, &card, 16);
+  if (s < n) Step16(LoadBlock16(p, n, n - 16), &acc, &card, n - s);
+  return kHintsOfClasses[OrBytes(acc)] |
+         (card.Found() ? uint32_t{kHintCardRun} : 0);
+}
+
+TRAVERSION_AVX2 bool PairsAvx2Impl(const KeyPairFilter& f,
+                                   absl::string_view key) {
+  const char* p = key.data();
+  const size_t n = key.size();
+  auto any = [&f](const Block16& b) {
+    return _mm_movemask_epi8(
+               _mm_cmpeq_epi8(PairClasses(b, f.nibble_lo, f.nibble_hi),
+                              _mm_setzero_si128())) != 0xffff;
+  };
+  if (n < 16) return any(LoadBlock16(p, n, 0));
+  size_t s = 0;
+  for (; s + 16 <= n; s += 16) {
+    if (any(LoadBlock16(p, n, s))) return true;
+  }
+  return s < n && any(LoadBlock16(p, n, n - 16));
+}
+
+bool HaveAvx2() {
+  static const bool have = __builtin_cpu_supports("avx2");
+  return have;
+}
+
+}  // namespace
+
+#undef TRAVERSION_AVX2
+
+uint32_t ScanHintsAvx2(absl::string_view text) {
+  return HaveAvx2() ? ScanHintsAvx2Impl(text) : ScanHintsSse2(text);
+}
+
+uint32_t ScanHints(absl::string_view text) { return ScanHintsAvx2(text); }
+
+bool KeyPairFilter::MayMatchAvx2(absl::string_view key) const {
+  if (!usable) return true;
+  if (count > 8 || !HaveAvx2()) return MayMatchSse2(key);
+  if (key.size() < 2) return false;
+  return PairsAvx2Impl(*this, key);
+}
+
+bool KeyPairFilter::MayMatchAny(const KeyPairFilter& f, absl::string_view key) {
+  return f.MayMatchAvx2(key);
+}
+
+namespace {
+
+bool PairsNever(const KeyPairFilter& /*f*/, absl::string_view /*key*/) {
+  return false;
+}
+bool PairsAlways(const KeyPairFilter& /*f*/, absl::string_view /*key*/) {
+  return true;
+}
+bool PairsSse2(const KeyPairFilter& f, absl::string_view key) {
+  return f.MayMatchSse2(key);
+}
+bool PairsAvx2(const KeyPairFilter& f, absl::string_view key) {
+  return key.size() >= 2 && PairsAvx2Impl(f, key);
+}
+
+}  // namespace
+
+void KeyPairFilter::Finish() {
+  if (!usable) {
+    impl = &PairsAlways;
+  } else if (count == 0) {
+    impl = &PairsNever;
+  } else if (count <= 8 && HaveAvx2()) {
+    impl = &PairsAvx2;
+  } else {
+    impl = &PairsSse2;
+  }
+}
+
+ScanHintsFn BestScanHints() {
+  return HaveAvx2() ? &ScanHintsAvx2Impl : &ScanHintsSse2;
+}
+
+#else  // !__SSE2__
+
+uint32_t ScanHints(absl::string_view text) { return ScanHintsScalar(text); }
+
+ScanHintsFn BestScanHints() { return &ScanHintsScalar; }
+
+bool KeyPairFilter::MayMatchAny(const KeyPairFilter& f, absl::string_view key) {
+  return f.MayMatchScalar(key);
+}
+
+void KeyPairFilter::Finish() {}
+
+#endif  // __SSE2__
 
 bool LuhnValid(absl::string_view digits) {
   int sum = 0;
@@ -347,16 +973,37 @@ void FindEmails(absl::string_view text, Matches* out) {
   }
 }
 
+namespace {
+
+// The position of the next ASCII digit at or after `from`; text.size() if
+// none.
+size_t NextDigit(absl::string_view text, size_t from) {
+  const size_t n = text.size();
+  size_t i = from;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    const __m128i x = _mm_sub_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i)),
+        _mm_set1_epi8('0'));
+    const auto m = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x)));
+    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+  }
+#endif
+  while (i < n && !IsDigit(text[i])) ++i;
+  return i;
+}
+
+}  // namespace
+
 void FindCards(absl::string_view text, Matches* out) {
   constexpr size_t kMaxGroups = 16;
   Group groups[kMaxGroups];
   size_t i = 0;
   const size_t n = text.size();
-  while (i < n) {
-    if (!IsDigit(text[i])) {
-      ++i;
-      continue;
-    }
+  while (true) {
+    i = NextDigit(text, i);
+    if (i >= n) break;
     const size_t run_begin = i;
     size_t count = 0;
     char sep = 0;
@@ -527,14 +1174,29 @@ void FindJwts(absl::string_view text, Matches* out) {
   }
 }
 
+namespace {
+
+// Whether `s` contains the lowercase `word` in any case.
+bool ContainsIgnoreCase(absl::string_view s, absl::string_view word) {
+  for (size_t i = 0; i + word.size() <= s.size(); ++i) {
+    if (AsciiLower(s[i]) == word[0] &&
+        EqualsLower(s.substr(i, word.size()), word)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::string_view SecretPart(absl::string_view key, absl::string_view value,
                              uint16_t* tag) {
-  *tag = kTagSecret;
-  const std::string lower = absl::AsciiStrToLower(key);
-  if (absl::StrContains(lower, "api") && absl::StrContains(lower, "key")) {
-    *tag = kTagApiKey;
+  if (!IsAuthorizationKey(key)) {
+    *tag = ContainsIgnoreCase(key, "api") && ContainsIgnoreCase(key, "key")
+               ? kTagApiKey
+               : kTagSecret;
+    return value;
   }
-  if (!IsAuthorizationKey(key)) return value;
   *tag = kTagAuth;
   // "Scheme credentials": keep the scheme word readable.
   size_t s = 0;
@@ -543,17 +1205,42 @@ absl::string_view SecretPart(absl::string_view key, absl::string_view value,
   size_t c = s;
   while (c < value.size() && value[c] == ' ') ++c;
   if (c == value.size()) return value;
-  if (absl::EqualsIgnoreCase(value.substr(0, s), "bearer")) *tag = kTagBearer;
+  if (EqualsLower(value.substr(0, s), "bearer")) *tag = kTagBearer;
   return value.substr(c);
 }
+
+namespace {
+
+// The position of the next '=' or ':' at or after `from`; text.size() if
+// none.
+size_t NextKeyValueOp(absl::string_view text, size_t from) {
+  const size_t n = text.size();
+  size_t i = from;
+#if defined(__SSE2__)
+  for (; i + 16 <= n; i += 16) {
+    const __m128i b =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    const unsigned m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8('=')),
+                                       _mm_cmpeq_epi8(b, _mm_set1_epi8(':')))));
+    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+  }
+#endif
+  for (; i < n; ++i) {
+    if (text[i] == '=' || text[i] == ':') return i;
+  }
+  return n;
+}
+
+}  // namespace
 
 void FindKeyValues(absl::string_view text,
                    absl::FunctionRef<bool(absl::string_view)> is_sensitive,
                    Matches* out) {
   const size_t n = text.size();
-  for (size_t p = 0; p < n; ++p) {
+  for (size_t p = NextKeyValueOp(text, 0); p < n;
+       p = NextKeyValueOp(text, p + 1)) {
     const char op = text[p];
-    if (op != '=' && op != ':') continue;
     if (op == ':' && p + 2 < n && text[p + 1] == '/' && text[p + 2] == '/') {
       continue;  // "scheme://"
     }
@@ -608,8 +1295,8 @@ void FindKeyValues(absl::string_view text,
       // friends ("username=..., response=...") to the end of the value.
       const size_t cred_end = CredentialEnd(text, begin);
       const bool single_token = tag == kTagBearer ||
-                                absl::StartsWithIgnoreCase(value, "basic ") ||
-                                absl::StartsWithIgnoreCase(value, "token ");
+                                StartsWithLower(value, "basic ") ||
+                                StartsWithLower(value, "token ");
       if (cred_end < v_end && single_token) v_end = cred_end;
     }
     out->push_back({begin, v_end, tag});

@@ -1,6 +1,7 @@
 // PiiMasker: the compiled options (MaskerState) and the walk over an Event.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -8,7 +9,6 @@
 #include <variant>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -99,6 +99,102 @@ bool ValidPatternName(absl::string_view name) {
   return true;
 }
 
+// How common a pair of characters is in attribute keys and prose: 0 for
+// rare, higher for more common.
+size_t PairRank(absl::string_view pair) {
+  static constexpr absl::string_view kCommon[] = {
+      "re", "se", "co", "pr", "id", "ac", "to", "en", "on", "er", "in",
+      "th", "es", "st", "at", "te", "ti", "ra", "ed", "or", "nt", "is",
+      "ar", "al", "an", "ri", "ro", "le", "de", "me", "ce", "ur", "us",
+      "ok", "ey", "oo", "ke", "ap", "pa", "ss", "au", "ut", "ho", "ie",
+      "i_", "_t", "as", "et", "cr", "pi", "ia"};
+  for (size_t i = 0; i < std::size(kCommon); ++i) {
+    if (kCommon[i] == pair) return std::size(kCommon) - i;
+  }
+  return 0;
+}
+
+// A character the vector pair filter can look for (after folding letters
+// to lower case and '-' to '_').
+bool PairFilterChar(char c) {
+  return absl::ascii_islower(static_cast<unsigned char>(c)) ||
+         absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// The pairs of adjacent characters of the normalized `rule` the vector pair
+// filter can look for: every key matching the rule contains each of them.
+std::vector<std::string> RulePairs(absl::string_view rule) {
+  std::vector<std::string> pairs;
+  for (size_t i = 0; i + 1 < rule.size(); ++i) {
+    const char a = rule[i];
+    const char b = rule[i + 1];
+    if (PairFilterChar(a) && PairFilterChar(b) && !(a == '_' && b == '_')) {
+      pairs.emplace_back(rule.substr(i, 2));
+    }
+  }
+  return pairs;
+}
+
+// A KeyPairFilter for the normalized `rules`: a small set of pairs such that
+// each rule holds one (greedy set cover: the pair in most rules not yet
+// covered per comparison it costs, weighed against how common it is; the
+// rarer on a tie). Not usable if some rule has no pair or too many are
+// needed. For the default rules: sw ke ec iz ki pw ls sn.
+KeyPairFilter BuildKeyPairs(const std::vector<std::string>& rules) {
+  KeyPairFilter filter;
+  filter.usable = true;
+  std::vector<std::vector<std::string>> open;
+  for (const std::string& rule : rules) {
+    std::vector<std::string> pairs = RulePairs(rule);
+    if (pairs.empty()) {
+      filter.usable = false;
+      filter.Finish();
+      return filter;
+    }
+    open.push_back(std::move(pairs));
+  }
+  while (!open.empty()) {
+    std::string best;
+    double best_score = 0;
+    size_t best_rank = 0;
+    for (const std::vector<std::string>& candidates : open) {
+      for (const std::string& pair : candidates) {
+        size_t covers = 0;
+        for (const std::vector<std::string>& other : open) {
+          if (std::find(other.begin(), other.end(), pair) != other.end()) {
+            ++covers;
+          }
+        }
+        // Fewer comparisons, and pairs rare in ordinary text (so that
+        // prose before a ':' rarely passes the filter).
+        const double cost = (pair[0] == '_' || pair[1] == '_') ? 2 : 1;
+        const size_t rank = PairRank(pair);
+        const double score = static_cast<double>(covers) / cost /
+                             (1 + static_cast<double>(rank) / 8);
+        if (best.empty() || score > best_score ||
+            (score == best_score && rank < best_rank)) {
+          best = pair;
+          best_score = score;
+          best_rank = rank;
+        }
+      }
+    }
+    if (!filter.Add(best[0], best[1])) {
+      filter.usable = false;
+      filter.Finish();
+      return filter;
+    }
+    open.erase(std::remove_if(open.begin(), open.end(),
+                              [&best](const std::vector<std::string>& c) {
+                                return std::find(c.begin(), c.end(), best) !=
+                                       c.end();
+                              }),
+               open.end());
+  }
+  filter.Finish();
+  return filter;
+}
+
 re2::StringPiece Piece(absl::string_view s) {
   return re2::StringPiece(s.data(), s.size());
 }
@@ -112,7 +208,15 @@ class MaskerState {
 
   size_t MaskText(std::string* text) const;
   size_t MaskEvent(Event* e) const;
-  std::string Token(uint16_t tag, absl::string_view value) const;
+  // The longest token: '<', a name of up to 32 characters, ':', up to 16
+  // hex digits, '>'.
+  static constexpr size_t kMaxToken = 1 + 32 + 1 + 16 + 1;
+  // Writes the token for `value` under the tag `name` to `buf` (at least
+  // name.size() + 19 bytes: kMaxToken for a tag of up to 32 characters);
+  // returns its length. Allocates only to normalize an
+  // e-mail address or card number longer than 256 bytes.
+  size_t WriteToken(absl::string_view name, absl::string_view value,
+                    char* buf) const;
   std::string TokenFor(absl::string_view tag_name,
                        absl::string_view value) const;
   bool IsSensitiveKey(absl::string_view key) const;
@@ -157,10 +261,41 @@ class MaskerState {
   std::vector<Pattern> patterns_;
   // One pass over the text says whether any pattern can match at all.
   std::unique_ptr<RE2::Set> pattern_set_;
-  absl::flat_hash_set<std::string> exact_segment_rules_;
-  absl::flat_hash_set<std::string> exact_key_rules_;
+  // Exact rules, looked up by length first (a key's length picks the one or
+  // two rules it can equal; no hashing).
+  class ExactRules {
+   public:
+    void Insert(std::string rule) {
+      if (rule.size() >= by_length_.size()) by_length_.resize(rule.size() + 1);
+      std::vector<std::string>& bucket = by_length_[rule.size()];
+      if (std::find(bucket.begin(), bucket.end(), rule) == bucket.end()) {
+        bucket.push_back(std::move(rule));
+      }
+    }
+    bool empty() const { return by_length_.empty(); }
+    bool contains(absl::string_view key) const {
+      if (key.size() >= by_length_.size()) return false;
+      for (const std::string& r : by_length_[key.size()]) {
+        if (r == key) return true;
+      }
+      return false;
+    }
+
+   private:
+    std::vector<std::vector<std::string>> by_length_;
+  };
+  ExactRules exact_segment_rules_;
+  ExactRules exact_key_rules_;
   std::vector<Rule> glob_rules_;
   BigramFilter rule_filter_;
+  // The same necessary condition in a form the text scan and the key check
+  // test 16 bytes at a time.
+  KeyPairFilter key_pairs_;
+  // Some rule has a dot: it is matched against the whole key.
+  bool whole_key_rules_ = false;
+  // The ScanHints bits of the detectors that are on.
+  uint32_t hint_mask_ = 0;
+  ScanHintsFn scan_hints_ = BestScanHints();
 };
 
 void MaskerState::BigramFilter::Add(absl::string_view rule) {
@@ -179,20 +314,9 @@ void MaskerState::BigramFilter::Add(absl::string_view rule) {
   }
   // Of the piece's pairs, the one least common in attribute keys and prose,
   // so that ordinary keys ("http.request.method") rarely pass.
-  static constexpr absl::string_view kCommon[] = {
-      "re", "se", "co", "pr", "id", "ac", "to", "en", "on", "er", "in", "th",
-      "es", "st", "at", "te", "ti", "ra", "ed", "or", "nt", "is", "ar", "al",
-      "an", "ri", "ro", "le", "de", "me", "ce", "ur", "us", "ke", "ap", "pa",
-      "ss", "au", "ut", "ho", "ie", "ok", "i_", "_t", "as", "et", "cr", "ey"};
-  auto rank = [](absl::string_view pair) {
-    for (size_t i = 0; i < std::size(kCommon); ++i) {
-      if (kCommon[i] == pair) return std::size(kCommon) - i;
-    }
-    return size_t{0};  // not listed: rare
-  };
   size_t pick = 0;
   for (size_t i = 1; i + 1 < best.size(); ++i) {
-    if (rank(best.substr(i, 2)) < rank(best.substr(pick, 2))) pick = i;
+    if (PairRank(best.substr(i, 2)) < PairRank(best.substr(pick, 2))) pick = i;
   }
   const unsigned pair = (static_cast<uint8_t>(best[pick]) << 8) |
                         static_cast<uint8_t>(best[pick + 1]);
@@ -226,6 +350,7 @@ absl::StatusOr<std::shared_ptr<const MaskerState>> MaskerState::Create(
     state->key_ = DeriveSipKey(options.key);
   }
 
+  std::vector<std::string> normalized_rules;
   for (const std::string& rule : options.attribute_rules) {
     if (rule.empty() || rule.find_first_not_of('*') == std::string::npos) {
       return absl::InvalidArgumentError(
@@ -235,14 +360,24 @@ absl::StatusOr<std::shared_ptr<const MaskerState>> MaskerState::Create(
     Rule r{NormalizeKey(rule), rule.find('.') != std::string::npos,
            rule.find('*') != std::string::npos};
     state->rule_filter_.Add(r.text);
+    normalized_rules.push_back(r.text);
+    if (r.whole_key) state->whole_key_rules_ = true;
     if (r.glob) {
       state->glob_rules_.push_back(std::move(r));
     } else if (r.whole_key) {
-      state->exact_key_rules_.insert(std::move(r.text));
+      state->exact_key_rules_.Insert(std::move(r.text));
     } else {
-      state->exact_segment_rules_.insert(std::move(r.text));
+      state->exact_segment_rules_.Insert(std::move(r.text));
     }
   }
+
+  state->key_pairs_ = BuildKeyPairs(normalized_rules);
+  if (options.detect_emails) state->hint_mask_ |= kHintAt;
+  if (options.detect_cards) state->hint_mask_ |= kHintCardRun;
+  if (options.detect_bearer) state->hint_mask_ |= kHintB | kHintKeyValue;
+  if (options.detect_api_keys) state->hint_mask_ |= kHintKeyPrefix;
+  if (options.detect_jwts) state->hint_mask_ |= kHintJ;
+  if (options.detect_key_values) state->hint_mask_ |= kHintKeyValue;
 
   RE2::Options re_options;
   re_options.set_log_errors(false);
@@ -282,53 +417,77 @@ absl::StatusOr<std::shared_ptr<const MaskerState>> MaskerState::Create(
   return std::shared_ptr<const MaskerState>(std::move(state));
 }
 
-std::string MaskerState::Token(uint16_t tag, absl::string_view value) const {
-  return TokenFor(TagName(tag), value);
-}
-
-std::string MaskerState::TokenFor(absl::string_view name,
-                                  absl::string_view value) const {
+size_t MaskerState::WriteToken(absl::string_view name, absl::string_view value,
+                               char* buf) const {
   // Cards hash by their digits alone, e-mail addresses lowercased, so
   // spellings of one value join.
-  std::string normalized;
-  if (name == "card") {
-    normalized.reserve(value.size());
-    for (char c : value) {
-      if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
-        normalized.push_back(c);
+  char small[256];
+  std::string large;
+  const bool card = name == "card";
+  if (card || name == "email") {
+    char* out = small;
+    if (value.size() > sizeof(small)) {
+      large.resize(value.size());
+      out = large.data();
+    }
+    size_t n = 0;
+    if (card) {
+      for (char c : value) {
+        if (c >= '0' && c <= '9') out[n++] = c;
+      }
+    } else {
+      for (char c : value) {
+        out[n++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
       }
     }
-    value = normalized;
-  } else if (name == "email") {
-    normalized = absl::AsciiStrToLower(value);
-    value = normalized;
+    value = absl::string_view(out, n);
   }
   const uint64_t h = SipHash24(key_, value);
   const int digits = options_.token_hex_digits;
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(name.size() + 3 + digits);
-  out.push_back('<');
-  out.append(name.data(), name.size());
-  out.push_back(':');
-  for (int i = 0; i < digits; ++i)
-    out.push_back(kHex[(h >> (60 - 4 * i)) & 0xf]);
-  out.push_back('>');
+  size_t len = 0;
+  buf[len++] = '<';
+  std::memcpy(buf + len, name.data(), name.size());
+  len += name.size();
+  buf[len++] = ':';
+  for (int i = 0; i < digits; ++i) buf[len++] = kHex[(h >> (60 - 4 * i)) & 0xf];
+  buf[len++] = '>';
+  return len;
+}
+
+std::string MaskerState::TokenFor(absl::string_view name,
+                                  absl::string_view value) const {
+  std::string out(name.size() + kMaxToken, '\0');
+  out.resize(WriteToken(name, value, out.data()));
   return out;
 }
 
 bool MaskerState::IsSensitiveKey(absl::string_view key) const {
-  if (key.empty()) return false;
+  // Most keys fail the pair filter; the rest are normalized (the last
+  // segment only, unless a rule names whole keys) into a stack buffer.
+  if (key.empty() || !key_pairs_.MayMatch(key)) return false;
   char buf[128];
   std::string heap;
-  absl::string_view norm;
-  if (key.size() <= sizeof(buf)) {
-    for (size_t i = 0; i < key.size(); ++i) buf[i] = NormalizeKeyChar(key[i]);
-    norm = absl::string_view(buf, key.size());
-  } else {
-    heap = NormalizeKey(key);
-    norm = heap;
+  auto normalize = [&](absl::string_view s) {
+    char* out = buf;
+    if (s.size() > sizeof(buf)) {
+      heap.resize(s.size());
+      out = heap.data();
+    }
+    for (size_t i = 0; i < s.size(); ++i) out[i] = NormalizeKeyChar(s[i]);
+    return absl::string_view(out, s.size());
+  };
+  if (!whole_key_rules_) {
+    const size_t dot = key.rfind('.');
+    const absl::string_view segment =
+        normalize(dot == absl::string_view::npos ? key : key.substr(dot + 1));
+    if (exact_segment_rules_.contains(segment)) return true;
+    for (const Rule& r : glob_rules_) {
+      if (GlobMatch(r.text, segment)) return true;
+    }
+    return false;
   }
+  const absl::string_view norm = normalize(key);
   if (!rule_filter_.MayMatch(norm)) return false;
   const size_t dot = norm.rfind('.');
   const absl::string_view segment =
@@ -381,7 +540,9 @@ void MaskerState::FindPatterns(absl::string_view text, Matches* out) const {
 size_t MaskerState::MaskText(std::string* text) const {
   if (!options_.enabled || text->empty()) return 0;
   const absl::string_view t(*text);
-  const uint32_t hints = ScanHints(t);
+  // Only the hints of detectors that are on; none and no patterns: done.
+  const uint32_t hints = scan_hints_(t) & hint_mask_;
+  if (hints == 0 && patterns_.empty()) return 0;
   Matches found;
   if (options_.detect_emails && (hints & kHintAt)) FindEmails(t, &found);
   if (options_.detect_cards && (hints & kHintCardRun)) FindCards(t, &found);
@@ -391,7 +552,9 @@ size_t MaskerState::MaskText(std::string* text) const {
   }
   if (options_.detect_jwts && (hints & kHintJ)) FindJwts(t, &found);
   if ((options_.detect_key_values || options_.detect_bearer) &&
-      (hints & kHintKeyValue)) {
+      (hints & kHintKeyValue) && key_pairs_.MayMatch(t)) {
+    // (A sensitive key holds one of the filter's pairs, and so does any
+    // text it is in.)
     // With key-value forms off, Authorization headers are still found (they
     // belong to the bearer detector).
     const bool all = options_.detect_key_values;
@@ -408,19 +571,23 @@ size_t MaskerState::MaskText(std::string* text) const {
 
   // Where matches overlap, the one that starts first wins, the longer one on
   // a tie; on equal ranges a configured pattern wins over the built-ins.
-  std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) {
-    if (a.begin != b.begin) return a.begin < b.begin;
-    if (a.end != b.end) return a.end > b.end;
-    return a.tag > b.tag;  // a configured pattern, then the more specific tag
-  });
+  if (found.size() > 1) {
+    std::sort(found.begin(), found.end(), [](const Match& a, const Match& b) {
+      if (a.begin != b.begin) return a.begin < b.begin;
+      if (a.end != b.end) return a.end > b.end;
+      return a.tag > b.tag;  // a configured pattern, then the more specific tag
+    });
+  }
   std::string out;
-  out.reserve(t.size() + 16 * found.size());
+  out.reserve(t.size() + kMaxToken * found.size());
   size_t copied = 0;
   size_t count = 0;
+  char token[kMaxToken];
   for (const Match& m : found) {
     if (m.begin < copied || m.end <= m.begin) continue;
     out.append(t.data() + copied, m.begin - copied);
-    out += Token(m.tag, t.substr(m.begin, m.end - m.begin));
+    out.append(token, WriteToken(TagName(m.tag),
+                                 t.substr(m.begin, m.end - m.begin), token));
     copied = m.end;
     ++count;
   }
@@ -435,8 +602,9 @@ size_t MaskerState::MaskWhole(absl::string_view key, std::string* value) const {
   const absl::string_view part = SecretPart(key, *value, &tag);
   if (IsToken(part)) return 0;
   const size_t prefix = part.data() - value->data();
-  std::string masked = value->substr(0, prefix) + Token(tag, part);
-  *value = std::move(masked);
+  char token[kMaxToken];
+  const size_t len = WriteToken(TagName(tag), part, token);
+  value->replace(prefix, std::string::npos, token, len);  // in place if it fits
   return 1;
 }
 
