@@ -11,6 +11,7 @@
 // history back: counts by type, the trace of a failed request, the pool's
 // state history, and checks that everything recorded was stored.
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -93,9 +94,11 @@ int main(int argc, char** argv) {
       "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 
   std::atomic<bool> stop{false};
+  // Observes the pool whenever its use changes (at least once, even if the
+  // workers are done before this thread first runs).
   std::thread monitor([&] {
     int last = -1;
-    while (!stop.load()) {
+    do {
       const int now = in_use.load();
       if (now != last) {
         const std::string value = std::to_string(now);
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
         last = now;
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+    } while (!stop.load());
   });
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w) {

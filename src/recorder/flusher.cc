@@ -101,9 +101,14 @@ void Recorder::Impl::WakeFlusher() {
 }
 
 void Recorder::Impl::SetPaused(bool paused) {
-  std::lock_guard<std::mutex> lock(control_mu_);
+  std::unique_lock<std::mutex> lock(control_mu_);
   paused_ = paused;
   flusher_cv_.notify_one();
+  // Pausing waits out a drain in progress, so that nothing recorded after
+  // this returns is drained before the flusher is resumed.
+  if (paused) {
+    done_cv_.wait(lock, [&] { return !in_cycle_ || flusher_exited_; });
+  }
 }
 
 absl::Status Recorder::Impl::Flush() {
@@ -152,10 +157,12 @@ void Recorder::Impl::Run() {
     wake_.store(false, std::memory_order_relaxed);
     const uint64_t ticket = flush_requested_;
     const bool final = stop_;
+    in_cycle_ = true;
     lock.unlock();
     cycle_status_ = absl::OkStatus();
     Cycle(final);
     lock.lock();
+    in_cycle_ = false;
     if (!cycle_status_.ok()) {
       ++write_errors_;
       last_error_ = cycle_status_;

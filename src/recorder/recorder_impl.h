@@ -141,6 +141,7 @@ class Recorder::Impl {
   absl::Status last_error_;
   bool stop_ = false;
   bool paused_ = false;
+  bool in_cycle_ = false;  // the flusher is draining (lock released)
   bool flusher_exited_ = false;
   // Set by producers (without the mutex) when a ring fills; relaxed
   // ordering suffices since the flusher re-reads every ring anyway.
