@@ -422,7 +422,17 @@ absl::Status Report(const Store& store, const demo::DemoWorkload& workload,
   if (overview->slowest_trace.has_value()) {
     absl::StrAppendFormat(&out, "  traversion events %s --trace %s\n", dir,
                           ToHex(*overview->slowest_trace));
+    absl::StrAppendFormat(&out, "  traversion query %s \"TRACE '%s'\"\n", dir,
+                          ToHex(*overview->slowest_trace));
   }
+  absl::StrAppendFormat(
+      &out,
+      "  traversion query %s \"EVENTS service, COUNT(*), P99(duration) "
+      "WHERE type = 'span' GROUP BY service\"\n",
+      dir);
+  absl::StrAppendFormat(&out, "  traversion query %s \"STATE AT '%s'\"\n", dir,
+                        FormatTimeSeconds(workload.truth.root_cause_time_ns));
+  absl::StrAppendFormat(&out, "  traversion shell %s\n", dir);
   absl::StrAppendFormat(&out, "  traversion stats %s\n", dir);
   absl::StrAppendFormat(&out, "  traversion export %s > demo.jsonl\n", dir);
   std::fwrite(out.data(), 1, out.size(), stdout);
