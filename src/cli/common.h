@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "cli/flags.h"
 #include "traversion/store.h"
+#include "util/text.h"
 
 namespace traversion::cli {
 
@@ -103,7 +104,7 @@ std::string WithThousands(uint64_t n);
 // "5.2 MiB".
 std::string HumanBytes(uint64_t bytes);
 // A JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD.
-std::string JsonQuote(absl::string_view text);
+using ::traversion::text::JsonQuote;
 // Cuts `text` to at most `width` display columns (UTF-8 aware, one column
 // per code point), ending with "…" when cut. Newlines and tabs become
 // spaces. width 0: no limit.

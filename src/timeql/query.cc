@@ -13,6 +13,7 @@
 #include "timeql/parser.h"
 #include "timeql/time_literal.h"
 #include "util/status_macros.h"
+#include "util/text.h"
 
 namespace traversion {
 namespace {
@@ -266,37 +267,7 @@ Result MakeResult(std::vector<Column> columns,
 // --- JSON
 // ----------------------------------------------------------------------------
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+std::string JsonString(absl::string_view s) { return text::JsonQuote(s); }
 
 std::string JsonValue(const Value& v) {
   switch (v.index()) {
