@@ -44,43 +44,9 @@
 #include "concurrentqueue/concurrentqueue.h"
 #include "recorder/ring.h"
 #include "recorder/slot.h"
+#include "support/counting_new.h"
 #include "traversion/recorder.h"
 #include "traversion/store.h"
-
-// --- a counting allocator: allocations made by each thread -----------------
-namespace {
-thread_local uint64_t tls_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++tls_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++tls_allocations;
-  const size_t align = static_cast<size_t>(a);
-  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return operator new(n, a);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
 
 namespace traversion::bench {
 namespace {
@@ -185,7 +151,7 @@ LatencyRun TimedCalls(Recorder& recorder, size_t calls, double rate,
   RecordOne(recorder, 0);  // registers this thread's ring
   const auto gap = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
   auto next = SteadyClock::now();
-  const uint64_t allocations_before = tls_allocations;
+  const uint64_t allocations_before = counting_new::allocations;
   for (size_t i = 0; i < calls; ++i) {
     next += gap;
     SpinUntil(next);
@@ -196,7 +162,7 @@ LatencyRun TimedCalls(Recorder& recorder, size_t calls, double rate,
     run.ticks.push_back(
         static_cast<double>(d > empty_ticks ? d - empty_ticks : 0));
   }
-  run.allocations = tls_allocations - allocations_before;
+  run.allocations = counting_new::allocations - allocations_before;
   return run;
 }
 

@@ -9,55 +9,9 @@
 
 #include "gtest/gtest.h"
 #include "recorder_test_util.h"
+#include "support/counting_new.h"
 #include "traversion/recorder.h"
 #include "traversion/trace_context.h"
-
-namespace {
-thread_local uint64_t tls_allocations = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-  ++tls_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++tls_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++tls_allocations;
-  const size_t align = static_cast<size_t>(a);
-  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return operator new(n, a);
-}
-// These replace the global operators, so free() here does pair with the
-// malloc() above; GCC cannot see that once it inlines them into a caller
-// (seen at -O2 under -fsanitize=thread) and warns.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
 
 namespace traversion {
 namespace {
@@ -101,16 +55,16 @@ void RecordEverything(Recorder& r, int i, const std::exception& e) {
 uint64_t AllocationsWhileRecording(Recorder& recorder, int iterations) {
   const std::runtime_error error("boom");  // allocates, before counting
   RecordEverything(recorder, 0, error);    // registers this thread's ring
-  const uint64_t before = tls_allocations;
+  const uint64_t before = counting_new::allocations;
   for (int i = 1; i <= iterations; ++i) RecordEverything(recorder, i, error);
-  return tls_allocations - before;
+  return counting_new::allocations - before;
 }
 
 TEST(RecorderAllocTest, CountingAllocatorCounts) {
-  const uint64_t before = tls_allocations;
+  const uint64_t before = counting_new::allocations;
   auto* p = new std::string(100, 'x');
   delete p;
-  EXPECT_GE(tls_allocations - before, 2u);
+  EXPECT_GE(counting_new::allocations - before, 2u);
 }
 
 TEST(RecorderAllocTest, RecordCallsDoNotAllocate) {
@@ -146,9 +100,9 @@ TEST(RecorderAllocTest, DroppingDoesNotAllocate) {
   options.flush_interval = absl::Hours(1);
   auto recorder = CreateOrDie(store.get(), options);
   recorder->Counter("first", 1);
-  const uint64_t before = tls_allocations;
+  const uint64_t before = counting_new::allocations;
   for (int i = 0; i < 10000; ++i) recorder->Counter("c", 1);
-  EXPECT_EQ(tls_allocations - before, 0u);
+  EXPECT_EQ(counting_new::allocations - before, 0u);
 }
 
 }  // namespace
