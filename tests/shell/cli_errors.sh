@@ -9,34 +9,7 @@ cli=${1:?usage: cli_errors.sh <traversion> <source dir> <build dir>}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/traversion-cli-errors.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-run() {  # run CODE CMD...: output in $tmp/out, $tmp/err; exit status must be CODE
-  local want=$1
-  shift
-  local got=0
-  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-  if [[ $got -ne $want ]]; then
-    echo "--- stdout" >&2
-    head -c 4000 "$tmp/out" >&2
-    echo "--- stderr" >&2
-    head -c 4000 "$tmp/err" >&2
-    fail "'$*' exited $got, expected $want"
-  fi
-  if grep -qiE 'terminate called|stack trace|Segmentation|Aborted|AddressSanitizer' \
-    "$tmp/err"; then
-    cat "$tmp/err" >&2
-    fail "'$*' crashed"
-  fi
-}
-contains() {  # contains FILE TEXT
-  grep -qF -- "$2" "$1" || {
-    head -c 4000 "$1" >&2
-    fail "$(basename "$1") lacks '$2'"
-  }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 event_count() {
   run 0 "$cli" stats "$1"
   awk '/^events / { gsub(",", "", $2); print $2 }' "$tmp/out"
