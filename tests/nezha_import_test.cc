@@ -452,6 +452,26 @@ TEST(NezhaConvert, LogRowsBecomeLogsWithLevelLocationAndIds) {
   for (const Event& e : r.events) EXPECT_TRUE(ValidateEvent(e).ok());
 }
 
+TEST(NezhaConvert, LogTimeFallsBackToTimestamp) {
+  // Rows of the corpus with a garbage TimeUnixNano and a Timestamp without
+  // an offset (UTC).
+  ReadResult r =
+      ReadText(std::string(kLogHeader) +
+               "2023-01-29T09:34:22.896,-6795364578871345152,n,p-a-b,c,,,"
+               "\"{\"\"log\"\":\"\"x\"\"}\"\n"
+               "2023-01-29T09:34:22.5+01:00,,n,p-a-b,c,,,"
+               "\"{\"\"log\"\":\"\"y\"\"}\"\n"
+               "yesterday,-1,n,p-a-b,c,,,\"{\"\"log\"\":\"\"z\"\"}\"\n");
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.events[0].time_ns, 1674984862896000000u);
+  EXPECT_EQ(r.events[1].time_ns, 1674984862500000000u - 3600000000000u);
+  ASSERT_EQ(r.stats.skip_reasons.size(), 1u);
+  EXPECT_EQ(r.stats.skip_reasons[0],
+            "mem.csv:4: neither TimeUnixNano nor Timestamp is a time: '-1', "
+            "'yesterday'");
+}
+
 TEST(NezhaConvert, MetricRowsBecomeGaugesPerColumn) {
   ReadResult r = ReadText(std::string(kMetricHeader) + kMetricRow);
   ASSERT_TRUE(r.status.ok()) << r.status;

@@ -101,6 +101,24 @@ absl::StatusOr<uint64_t> ParseUnixSeconds(absl::string_view text,
   return static_cast<uint64_t>(std::llround(seconds * 1e9));
 }
 
+// "2023-01-29T08:48:42.425293566Z"; without an offset the time is UTC.
+absl::StatusOr<uint64_t> ParseRfc3339(absl::string_view text) {
+  absl::Time when;
+  std::string error;
+  if (!absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S%Ez", text, &when, &error) &&
+      !absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S", text, absl::UTCTimeZone(),
+                       &when, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an RFC 3339 time: '", text.substr(0, 40), "'"));
+  }
+  if (when <= absl::UnixEpoch() ||
+      when > absl::FromUnixSeconds(int64_t{1} << 34)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("time out of range: '", text.substr(0, 40), "'"));
+  }
+  return static_cast<uint64_t>(absl::ToUnixNanos(when));
+}
+
 absl::StatusOr<TraceId> ParseTraceIdColumn(absl::string_view text) {
   std::optional<TraceId> id = ParseTraceId(text);
   if (!id ||
@@ -389,6 +407,7 @@ absl::StatusOr<NezhaCsvConverter> NezhaCsvConverter::FromHeader(
     c.span_id_ = FindColumn(header, "SpanID").value_or(c.columns_);
     c.node_ = FindColumn(header, "Node").value_or(c.columns_);
     c.container_ = FindColumn(header, "Container").value_or(c.columns_);
+    c.timestamp_ = FindColumn(header, "Timestamp").value_or(c.columns_);
     return c;
   }
   if (FindColumn(header, "TimeStamp")) {
@@ -429,7 +448,7 @@ absl::StatusOr<uint64_t> NezhaCsvConverter::RowTime(
     case NezhaFileKind::kTrace:
       return ParseUnsigned(row[start_], "StartTimeUnixNano");
     case NezhaFileKind::kLog:
-      return ParseUnsigned(row[time_], "TimeUnixNano");
+      return LogTime(row);
     case NezhaFileKind::kPodMetric:
     case NezhaFileKind::kFrontMetric:
       return ParseUnixSeconds(row[time_], "TimeStamp");
@@ -496,10 +515,26 @@ absl::Status NezhaCsvConverter::ConvertSpan(
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> NezhaCsvConverter::LogTime(
+    absl::Span<const absl::string_view> row) const {
+  absl::StatusOr<uint64_t> nanos = ParseUnsigned(row[time_], "TimeUnixNano");
+  if (nanos.ok() && *nanos != 0) return nanos;
+  // Some rows of the corpus (multi-line ERROR entries) carry a garbage
+  // TimeUnixNano (-6795364578871345152) beside a good Timestamp.
+  if (timestamp_ < row.size() && !row[timestamp_].empty()) {
+    absl::StatusOr<uint64_t> parsed = ParseRfc3339(row[timestamp_]);
+    if (parsed.ok()) return parsed;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "neither TimeUnixNano nor Timestamp is a time: '",
+        row[time_].substr(0, 40), "', '", row[timestamp_].substr(0, 40), "'"));
+  }
+  if (nanos.ok()) return absl::InvalidArgumentError("TimeUnixNano is 0");
+  return nanos.status();
+}
+
 absl::Status NezhaCsvConverter::ConvertLog(
     absl::Span<const absl::string_view> row, std::vector<Event>* out) const {
-  TV_ASSIGN_OR_RETURN(uint64_t time, ParseUnsigned(row[time_], "TimeUnixNano"));
-  if (time == 0) return absl::InvalidArgumentError("TimeUnixNano is 0");
+  TV_ASSIGN_OR_RETURN(uint64_t time, LogTime(row));
   if (row[pod_].empty()) return absl::InvalidArgumentError("PodName is empty");
   Event event;
   const absl::string_view trace_text =

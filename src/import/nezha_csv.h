@@ -109,6 +109,9 @@ class NezhaCsvConverter {
                           std::vector<Event>* out) const;
   absl::Status ConvertMetric(absl::Span<const absl::string_view> row,
                              std::vector<Event>* out) const;
+  // A log row's time: TimeUnixNano, or else the Timestamp column.
+  absl::StatusOr<uint64_t> LogTime(
+      absl::Span<const absl::string_view> row) const;
 
   struct MetricColumn {
     size_t index = 0;
@@ -122,7 +125,7 @@ class NezhaCsvConverter {
   // Column indexes by role; which are used depends on the kind.
   size_t trace_id_ = 0, span_id_ = 0, parent_id_ = 0, pod_ = 0, operation_ = 0,
          start_ = 0, end_ = 0;
-  size_t time_ = 0, node_ = 0, container_ = 0, log_ = 0;
+  size_t time_ = 0, node_ = 0, container_ = 0, log_ = 0, timestamp_ = 0;
   size_t service_ = 0;
   std::vector<MetricColumn> metrics_;
 };
