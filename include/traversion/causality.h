@@ -48,6 +48,12 @@
 
 namespace traversion {
 
+// A half-open interval of time [from_ns, to_ns).
+struct TimeRange {
+  uint64_t from_ns = 0;
+  uint64_t to_ns = 0;
+};
+
 // --- edges -------------------------------------------------------------------
 
 enum class EdgeKind : uint8_t {
@@ -120,19 +126,19 @@ struct Anomaly {
   // "latency" (self time of an operation), "error_rate", "log_pattern",
   // "metric", "state_change", "kernel".
   std::string signal;
-  std::string subject;  // the operation, log template, metric or entity
-  double baseline = 0;  // typical value in the baseline (median, or rate)
-  double observed = 0;  // value in the window
-  double score = 0;     // strength: a robust z-score or -log10(p)
-  uint64_t first_ns = 0;  // first anomalous event in the window
-  std::string description;        // one sentence for people
+  std::string subject;      // the operation, log template, metric or entity
+  double baseline = 0;      // typical value in the baseline (median, or rate)
+  double observed = 0;      // value in the window
+  double score = 0;         // strength: a robust z-score or -log10(p)
+  uint64_t first_ns = 0;    // first anomalous event in the window
+  std::string description;  // one sentence for people
   std::vector<EventId> examples;  // a few events that show it
 };
 
 struct RootCause {
-  std::string kind;     // "service", "operation", "entity", "kernel"
-  std::string name;     // "payments-service", "payments-service POST /pay"
-  std::string service;  // the service it belongs to ("" for none)
+  std::string kind;       // "service", "operation", "entity", "kernel"
+  std::string name;       // "payments-service", "payments-service POST /pay"
+  std::string service;    // the service it belongs to ("" for none)
   double confidence = 0;  // 0..1; candidates of one report sum to <= 1
   // The evidence, cause first, each a sentence a person can check
   // ("payments-service: 412 ERROR logs 'PoolTimeoutException ...' in the
@@ -146,8 +152,7 @@ struct RootCause {
 struct RootCauseReport {
   uint64_t from_ns = 0;  // the window analysed
   uint64_t to_ns = 0;
-  uint64_t baseline_from_ns = 0;  // the baseline it was compared with
-  uint64_t baseline_to_ns = 0;
+  std::vector<TimeRange> baseline;  // what it was compared with
   uint64_t events_examined = 0;
   std::vector<RootCause> candidates;  // best first
   std::vector<Anomaly> anomalies;     // strongest first
@@ -155,10 +160,9 @@ struct RootCauseReport {
 };
 
 struct CausalityOptions {
-  // The baseline a window is compared with: explicitly, or else the
-  // `baseline_ns` before the window (when the store has history there).
-  std::optional<uint64_t> baseline_from_ns;
-  std::optional<uint64_t> baseline_to_ns;
+  // The periods a window is compared with, known to be healthy. Empty: the
+  // `baseline_ns` just before the window.
+  std::vector<TimeRange> baseline;
   uint64_t baseline_ns = uint64_t{30} * 60 * 1'000'000'000;
   // FindRootCause(event): how far before the event its window reaches.
   uint64_t lookback_ns = uint64_t{10} * 60 * 1'000'000'000;
@@ -226,6 +230,10 @@ class CausalityEngine final : public CausalityProvider, public Forecaster {
  private:
   CausalityOptions options_;
 };
+
+// The engine with default options: TimeQL's provider and forecaster when
+// QueryOptions leaves them null. Never null.
+const CausalityEngine* DefaultCausalityEngine();
 
 }  // namespace traversion
 

@@ -12,6 +12,7 @@
 #include "timeql/evaluator.h"
 #include "timeql/parser.h"
 #include "timeql/time_literal.h"
+#include "traversion/causality.h"
 #include "util/status_macros.h"
 #include "util/text.h"
 
@@ -334,10 +335,11 @@ absl::StatusOr<Result> Query(const Store& store, absl::string_view query,
     ctx.now_ns = static_cast<int64_t>(clock->NowNanos());
     ctx.budget = std::make_shared<timeql::Budget>(
         options.max_events_examined, options.max_rows, options.timeout_ns);
+    // By default the causality engine answers both (causality.h).
     ctx.causality = options.causality != nullptr ? options.causality
-                                                 : BuiltinCausalityProvider();
+                                                 : DefaultCausalityEngine();
     ctx.forecaster = options.forecaster != nullptr ? options.forecaster
-                                                   : BuiltinForecaster();
+                                                   : DefaultCausalityEngine();
     ctx.parameters = options.parameters;
     return timeql::RunStatement(statement, query, ctx);
   } catch (const std::bad_alloc&) {

@@ -1,0 +1,23 @@
+// The engine's forecaster for PREDICT: a robust linear trend.
+#ifndef TRAVERSION_CAUSALITY_FORECAST_H_
+#define TRAVERSION_CAUSALITY_FORECAST_H_
+
+#include "absl/status/statusor.h"
+#include "traversion/query_extensions.h"
+
+namespace traversion::causality {
+
+// Theil-Sen: the slope is the median of the pairwise slopes (so one spike
+// cannot tilt it), the level the median of value - slope x time; the ~95 %
+// interval is +-1.96 robust residual spreads (1.4826 x MAD), widened like a
+// least-squares prediction interval for the distance extrapolated.
+// Percentages (unit "%") and ratios (unit "1") are clamped to their range.
+// FailedPrecondition with fewer than 3 points.
+absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request);
+
+// How much history RobustTrendForecast wants: max(30 min, 6 x horizon).
+uint64_t RobustTrendHistoryNs(uint64_t horizon_ns);
+
+}  // namespace traversion::causality
+
+#endif  // TRAVERSION_CAUSALITY_FORECAST_H_
