@@ -123,6 +123,13 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
                             : PoissonLowerScore(observed, expected);
     if (score < threshold) continue;
     Finding f = std::move(c.finding);
+    if (!increase) {
+      // Its window examples are the occurrences that remain, not what went
+      // wrong, and a disappearance has no onset to date.
+      f.examples.clear();
+      f.first_ns = 0;
+      f.example_span = -1;
+    }
     const std::string& full = snap.templates[tmpl];
     if (f.service == kNone) {
       f.service = snap.services.Find(full.substr(0, full.find(' ')));

@@ -160,22 +160,25 @@ absl::StatusOr<CausalGraph> BuildCausalGraph(const Store& store,
     }
   }
 
-  // service level: first failing span per service, in time order.
+  // service level: the first failing span of each service (by when it
+  // ended: a caller's span starts before its callee's but fails after it).
+  auto end_of = [&](size_t i) {
+    return g.events[i].time_ns + g.events[i].span()->duration_ns;
+  };
   absl::flat_hash_map<std::string, size_t> first_failure;
   for (size_t i = 0; i < g.events.size(); ++i) {
     const Event& e = g.events[i];
-    if (e.span() != nullptr && Failed(e)) {
-      first_failure.try_emplace(e.service.name, i);
-    }
+    if (e.span() == nullptr || !Failed(e)) continue;
+    auto [it, added] = first_failure.try_emplace(e.service.name, i);
+    if (!added && end_of(i) < end_of(it->second)) it->second = i;
   }
   for (const auto& [key, call] : calls) {
     auto callee = first_failure.find(call.callee);
     auto caller = first_failure.find(call.caller);
-    if (callee == first_failure.end() || caller == first_failure.end())
-      continue;
-    if (g.events[caller->second].time_ns < g.events[callee->second].time_ns) {
+    if (callee == first_failure.end() || caller == first_failure.end()) {
       continue;
     }
+    if (end_of(caller->second) < end_of(callee->second)) continue;
     double share =
         static_cast<double>(call.calls) /
         static_cast<double>(std::max<uint64_t>(1, outgoing[call.caller]));

@@ -179,8 +179,8 @@ std::vector<RootCause> RankRootCauses(const Snapshot& snap,
       rc.kind = "entity";
       rc.name = c.change->subject;
       rc.evidence.push_back(absl::StrFormat(
-          "%s changed (%s) %.0f s before %s's first anomaly; it had not "
-          "changed during the baseline",
+          "%s changed (%s) %.0f s before the first anomaly on %s; it had "
+          "not changed during the baseline",
           c.change->subject, c.change->what,
           static_cast<double>(c.onset_ns - c.change->time_ns) / 1e9, service));
       rc.chain.push_back(c.change->id);
