@@ -58,6 +58,9 @@ constexpr char kUsage[] =
     "                     order)\n"
     "  --window D         the window's length from inject_time (default 3m;\n"
     "                     e.g. 90s, 2m30s), capped by the data present\n"
+    "  --before D         also load the D before inject_time from the fault's\n"
+    "                     own files (default 2m; 0 to leave it out): it is\n"
+    "                     healthy too and joins the baseline\n"
     "  --verbose          print each case's candidates with their evidence,\n"
     "                     the anomalies and the patterns found\n"
     "  --tmp-dir DIR      where the per-case stores go (default $TMPDIR or\n"
@@ -74,6 +77,7 @@ struct Flags {
   std::string day;
   int only_case = 0;  // 0: all
   uint64_t window_ns = uint64_t{180} * 1'000'000'000;
+  uint64_t before_ns = uint64_t{120} * 1'000'000'000;
   bool verbose = false;
   std::string tmp_dir;
   std::string keep_dir;
@@ -128,6 +132,15 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
             "--window wants a positive duration (3m, 90s), got '", *v, "'"));
       }
       flags.window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(d));
+    } else if (arg == "--before") {
+      absl::StatusOr<std::string> v = value();
+      if (!v.ok()) return v.status();
+      absl::Duration d;
+      if (!absl::ParseDuration(*v, &d) || d < absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--before wants a duration (2m, 0s), got '", *v, "'"));
+      }
+      flags.before_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(d));
     } else if (arg == "--tmp-dir") {
       absl::StatusOr<std::string> v = value();
       if (!v.ok()) return v.status();
@@ -253,10 +266,14 @@ struct CaseResult {
 };
 
 void PrintReport(const tv::RootCauseReport& report) {
-  std::printf("    examined %llu events; baseline %s-%s\n",
+  std::string baseline;
+  for (const tv::TimeRange& r : report.baseline) {
+    absl::StrAppend(&baseline, baseline.empty() ? "" : ", ",
+                    ClockMillis(r.from_ns), "-", ClockMillis(r.to_ns));
+  }
+  std::printf("    examined %llu events; baseline %s\n",
               static_cast<unsigned long long>(report.events_examined),
-              ClockMillis(report.baseline_from_ns).c_str(),
-              ClockMillis(report.baseline_to_ns).c_str());
+              baseline.c_str());
   const size_t shown = std::min<size_t>(report.candidates.size(), 10);
   std::printf("    candidates (%zu):\n", report.candidates.size());
   for (size_t i = 0; i < shown; ++i) {
@@ -430,7 +447,8 @@ int Run(const Flags& flags) {
     uint64_t covered = r.from_ns;
     bool any_data = false;
     for (const TimedFile& f : window_files) {
-      if (f.range.last_ns < r.from_ns || f.range.first_ns >= nominal_to)
+      if (f.range.last_ns < r.from_ns - flags.before_ns ||
+          f.range.first_ns >= nominal_to)
         continue;
       files.push_back(f.path);
       if (f.range.first_ns <= covered + kMaxDataGapNs) {
@@ -468,9 +486,13 @@ int Run(const Flags& flags) {
     if (status.ok()) {
       events = baseline;
       imp::NezhaImportStats stats;
-      status = ReadFiles(files, r.from_ns, r.to_ns, &events, &stats);
+      // The minutes before inject_time in the fault's own files are healthy:
+      // they join the baseline (--before).
+      status = ReadFiles(files, r.from_ns - flags.before_ns, r.to_ns, &events,
+                         &stats);
       if (status.ok()) {
-        status = ReadFiles(*metric_files, r.from_ns, r.to_ns, &events, &stats);
+        status = ReadFiles(*metric_files, r.from_ns - flags.before_ns, r.to_ns,
+                           &events, &stats);
       }
       r.csv_bytes = stats.bytes;
       window_stats.Merge(stats);
@@ -491,8 +513,10 @@ int Run(const Flags& flags) {
     tv::RootCauseReport report;
     if (status.ok()) {
       tv::CausalityOptions options;
-      options.baseline_from_ns = baseline_from;
-      options.baseline_to_ns = baseline_to;
+      options.baseline.push_back({baseline_from, baseline_to});
+      if (flags.before_ns > 0) {
+        options.baseline.push_back({r.from_ns - flags.before_ns, r.from_ns});
+      }
       tv::CausalityEngine engine(options);
       const auto analysis_start = std::chrono::steady_clock::now();
       absl::StatusOr<tv::RootCauseReport> found =
