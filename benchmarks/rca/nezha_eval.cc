@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -218,6 +219,122 @@ absl::Status ReadFiles(const std::vector<std::string>& paths, uint64_t from_ns,
   return absl::OkStatus();
 }
 
+// The rows of the day's metric files, parsed once: each file holds the
+// whole day (a row a minute per pod), and a case needs only the few rows of
+// its window, so re-reading the files for every case would be most of the
+// load time.
+class MetricRows {
+ public:
+  absl::Status Load(const std::vector<std::string>& paths,
+                    imp::NezhaImportStats* stats) {
+    constexpr uint64_t kMaxSkipped = 1000;
+    for (const std::string& path : paths) {
+      absl::StatusOr<std::unique_ptr<imp::CsvReader>> reader =
+          imp::CsvReader::OpenFile(path);
+      if (!reader.ok()) return reader.status();
+      imp::CsvReader& csv = **reader;
+      absl::StatusOr<bool> got = csv.Next();
+      if (!got.ok()) return got.status();
+      if (!*got) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": empty file (no header)"));
+      }
+      absl::StatusOr<imp::NezhaCsvConverter> converter =
+          imp::NezhaCsvConverter::FromHeader(csv.fields());
+      if (!converter.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(csv.Where(), ": ", converter.status().message()));
+      }
+      File file{path, *std::move(converter), {}};
+      uint64_t skipped = 0;
+      while (true) {
+        got = csv.Next();
+        std::string reason;
+        if (got.ok() && !*got) break;
+        ++stats->rows;
+        if (got.ok()) {
+          absl::StatusOr<uint64_t> time = file.converter.RowTime(csv.fields());
+          if (time.ok()) {
+            Row row{*time, {}, {}};
+            for (absl::string_view field : csv.fields()) {
+              row.text.append(field.data(), field.size());
+              row.ends.push_back(static_cast<uint32_t>(row.text.size()));
+            }
+            file.rows.push_back(std::move(row));
+            continue;
+          }
+          reason = absl::StrCat(csv.Where(), ": ", time.status().message());
+        } else if (got.status().code() == absl::StatusCode::kInvalidArgument) {
+          reason = std::string(got.status().message());
+        } else {
+          return got.status();
+        }
+        ++stats->skipped;
+        if (++skipped > kMaxSkipped) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(reason, " (more than ", kMaxSkipped,
+                           " malformed rows; giving up on the file)"));
+        }
+        if (stats->skip_reasons.size() < 10) {
+          stats->skip_reasons.push_back(std::move(reason));
+        }
+      }
+      stats->bytes += csv.bytes_read();
+      rows_ += file.rows.size();
+      files_.push_back(std::move(file));
+    }
+    return absl::OkStatus();
+  }
+
+  // Appends the events of the rows in [from_ns, to_ns).
+  absl::Status Read(uint64_t from_ns, uint64_t to_ns,
+                    std::vector<tv::Event>* events,
+                    imp::NezhaImportStats* stats) const {
+    std::vector<absl::string_view> fields;
+    for (const File& file : files_) {
+      for (const Row& row : file.rows) {
+        if (row.time_ns < from_ns || row.time_ns >= to_ns) continue;
+        fields.clear();
+        uint32_t begin = 0;
+        for (uint32_t end : row.ends) {
+          fields.push_back(
+              absl::string_view(row.text).substr(begin, end - begin));
+          begin = end;
+        }
+        const size_t before = events->size();
+        absl::Status converted = file.converter.Convert(fields, events);
+        if (!converted.ok()) {
+          ++stats->skipped;
+          if (stats->skip_reasons.size() < 10) {
+            stats->skip_reasons.push_back(
+                absl::StrCat(file.path, ": ", converted.message()));
+          }
+          continue;
+        }
+        stats->events += events->size() - before;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  size_t files() const { return files_.size(); }
+  size_t rows() const { return rows_; }
+
+ private:
+  struct Row {
+    uint64_t time_ns;
+    std::string text;            // the fields back to back
+    std::vector<uint32_t> ends;  // where each field ends in `text`
+  };
+  struct File {
+    std::string path;
+    imp::NezhaCsvConverter converter;
+    std::vector<Row> rows;
+  };
+  std::vector<File> files_;
+  size_t rows_ = 0;
+};
+
 // Writes `events` (sorted here by id, so the store appends) in batches.
 absl::StatusOr<uint64_t> WriteSorted(tv::Store& store,
                                      std::vector<tv::Event>& events,
@@ -260,6 +377,7 @@ struct CaseResult {
   uint64_t events = 0;  // written to the store
   uint64_t csv_bytes = 0;
   double load_s = 0;
+  double load_cpu_s = 0;  // this process's CPU time while loading
   double write_s = 0;
   double analysis_s = 0;
   std::string error;
@@ -361,6 +479,20 @@ int Run(const Flags& flags) {
   std::printf(
       "index: %zu trace/log files, %.1f MB, time ranges read in %.2f s\n",
       window_files.size(), static_cast<double>(indexed_bytes) / 1e6, index_s);
+  const auto metrics_start = std::chrono::steady_clock::now();
+  MetricRows metric_rows;
+  imp::NezhaImportStats metric_stats;
+  if (absl::Status status = metric_rows.Load(*metric_files, &metric_stats);
+      !status.ok()) {
+    return die(status);
+  }
+  std::printf("metrics: %zu files, %zu rows, %.1f MB, read in %.2f s\n",
+              metric_rows.files(), metric_rows.rows(),
+              static_cast<double>(metric_stats.bytes) / 1e6,
+              Seconds(std::chrono::steady_clock::now() - metrics_start));
+  for (const std::string& reason : metric_stats.skip_reasons) {
+    std::printf("  skipped: %s\n", reason.c_str());
+  }
 
   // The fault-free period: its trace and log files whole, and the metric
   // rows within its time span. Parsed once, written into every case's store.
@@ -459,6 +591,7 @@ int Run(const Flags& flags) {
     r.to_ns = std::min(nominal_to, covered + 1);
 
     const auto load_start = std::chrono::steady_clock::now();
+    const std::clock_t load_cpu_start = std::clock();
     std::unique_ptr<tv::Store> store;
     const fs::path store_dir =
         flags.keep_dir.empty()
@@ -491,8 +624,8 @@ int Run(const Flags& flags) {
       status = ReadFiles(files, r.from_ns - flags.before_ns, r.to_ns, &events,
                          &stats);
       if (status.ok()) {
-        status = ReadFiles(*metric_files, r.from_ns - flags.before_ns, r.to_ns,
-                           &events, &stats);
+        status = metric_rows.Read(r.from_ns - flags.before_ns, r.to_ns, &events,
+                                  &stats);
       }
       r.csv_bytes = stats.bytes;
       window_stats.Merge(stats);
@@ -509,6 +642,8 @@ int Run(const Flags& flags) {
       }
     }
     r.load_s = Seconds(std::chrono::steady_clock::now() - load_start);
+    r.load_cpu_s =
+        static_cast<double>(std::clock() - load_cpu_start) / CLOCKS_PER_SEC;
 
     tv::RootCauseReport report;
     if (status.ok()) {
@@ -597,27 +732,30 @@ int Run(const Flags& flags) {
   std::printf("%-16s %5zu %6.2f %6.2f %6.2f\n", "all", all.size(), ac(all, 1),
               ac(all, 3), ac(all, 5));
 
-  double load_s = 0, write_s = 0, analysis_s = 0;
+  double load_s = 0, load_cpu_s = 0, write_s = 0, analysis_s = 0;
   uint64_t events = 0, csv_bytes = 0;
   for (const CaseResult& r : results) {
     load_s += r.load_s;
+    load_cpu_s += r.load_cpu_s;
     write_s += r.write_s;
     analysis_s += r.analysis_s;
     events += r.events;
     csv_bytes += r.csv_bytes;
   }
   std::printf(
-      "\nload: %llu events into %zu stores in %.2f s (%.0f events/s); window "
-      "CSV %.1f MB read at %.1f MB/s; store writes %.2f s (%.0f events/s)\n",
+      "\nload: %llu events into %zu stores in %.2f s, %.2f s CPU (%.0f "
+      "events/s); window CSV %.1f MB read at %.1f MB/s; store writes %.2f s "
+      "(%.0f events/s)\n",
       static_cast<unsigned long long>(events), results.size(), load_s,
-      load_s > 0 ? static_cast<double>(events) / load_s : 0.0,
+      load_cpu_s, load_s > 0 ? static_cast<double>(events) / load_s : 0.0,
       static_cast<double>(csv_bytes) / 1e6,
       load_s - write_s > 0
           ? static_cast<double>(csv_bytes) / 1e6 / (load_s - write_s)
           : 0.0,
       write_s, write_s > 0 ? static_cast<double>(events) / write_s : 0.0);
   std::printf(
-      "window rows: %llu read, %llu in windows, %llu skipped as malformed, "
+      "trace/log rows: %llu read, %llu in the cases' time ranges, %llu "
+      "skipped as malformed, "
       "%llu error logs\n",
       static_cast<unsigned long long>(window_stats.rows),
       static_cast<unsigned long long>(
