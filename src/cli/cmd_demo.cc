@@ -1,8 +1,12 @@
-// `traversion demo`: records a generated multi-service workload into a
-// store, then shows what is in it, using the store's own queries.
+// `traversion demo`: generates an incident (a scenario of
+// include/traversion/scenario.h) into a store, then writes its postmortem:
+// the timeline, the state just before the failure, the root cause with its
+// evidence, the pattern — each answered by a TimeQL statement that is
+// printed with it, so that the reader can run it again.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -11,7 +15,6 @@
 #include <system_error>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -20,11 +23,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "cli/common.h"
-#include "cli/demo_workload.h"
-#include "cli/event_text.h"
 #include "cli/flags.h"
+#include "cli/query_output.h"
 #include "traversion/clock.h"
 #include "traversion/event.h"
+#include "traversion/query.h"
+#include "traversion/scenario.h"
 #include "traversion/store.h"
 
 namespace traversion::cli {
@@ -34,22 +38,28 @@ namespace fs = std::filesystem;
 
 constexpr CommandHelp kHelp = {
     "demo",
-    "[--store DIR] [--seed N] [--events N] [--end T]",
-    "Records ten minutes of a generated shop, ending now, into a store and\n"
-    "shows what is in it. Five services (web-frontend -> api-gateway ->\n"
-    "orders-service -> inventory-service and payments-service, on postgres)\n"
-    "produce traces of nested spans with logs, errors with stack traces,\n"
-    "gauges every 5 s, and entity states: connection pools, a config, the\n"
-    "deployments, cache nodes. Halfway through, a config change shrinks the\n"
-    "payments connection pool; as its active count grows it saturates and\n"
-    "checkouts start failing.\n"
+    "[--store DIR] [--fault KIND] [--topology shop|layered] [--seed N] "
+    "[--events N] [--end T]",
+    "Generates ten minutes of a multi-service system, ending now, in which\n"
+    "one fault is injected, records it into a store, and writes the\n"
+    "incident's postmortem: the timeline, the state just before the failure,\n"
+    "the root cause with its evidence, and the pattern it matches. Each part\n"
+    "is the answer of a TimeQL statement printed above it, which you can run\n"
+    "again with `traversion query DIR \"...\"`.\n"
     "\n"
-    "The same seed gives the same events (relative to --end). An existing\n"
+    "By default the system is the shop (web-frontend -> api-gateway ->\n"
+    "orders-service -> inventory-service and payments-service, on postgres)\n"
+    "and the fault is the classic one: a config change shrinks the payments\n"
+    "connection pool, it runs dry, and checkouts fail up the call chain.\n"
+    "The faults and topologies are described in docs/scenarios.md.\n"
+    "\n"
+    "The same options give the same events (relative to --end). An existing\n"
     "store directory is replaced; any other existing, non-empty directory is\n"
     "left alone and the command fails.",
     "  traversion demo\n"
-    "  traversion demo --store /tmp/shop --seed 7 --events 50000\n"
-    "  traversion demo --end 2024-01-15T15:50:00Z\n",
+    "  traversion demo --fault retry_storm --topology layered --seed 7\n"
+    "  traversion demo --store /tmp/shop --events 50000 --end "
+    "2024-01-15T15:50:00Z\n",
 };
 
 // Files of an LMDB environment: what replacing a store deletes.
@@ -88,10 +98,6 @@ absl::Status PrepareStoreDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-std::string Section(absl::string_view title) {
-  return absl::StrCat("\n", title, "\n");
-}
-
 // --- counts
 // -------------------------------------------------------------------
 
@@ -99,8 +105,6 @@ struct Overview {
   // service -> type -> count
   std::map<std::string, std::map<EventType, uint64_t>> counts;
   uint64_t total = 0;
-  std::optional<TraceId> slowest_trace;
-  uint64_t slowest_ns = 0;
 };
 
 absl::StatusOr<Overview> Survey(const Store& store) {
@@ -110,12 +114,6 @@ absl::StatusOr<Overview> Survey(const Store& store) {
     const Event& event = cursor.event();
     ++overview.counts[event.service.name][event.effective_type()];
     ++overview.total;
-    const SpanData* span = event.span();
-    if (span != nullptr && !event.trace.has_parent() &&
-        span->duration_ns > overview.slowest_ns) {
-      overview.slowest_ns = span->duration_ns;
-      overview.slowest_trace = event.trace.trace_id;
-    }
   }
   if (!cursor.status().ok()) return cursor.status();
   return overview;
@@ -169,273 +167,226 @@ std::string CountsTable(const Overview& overview) {
   return out;
 }
 
-// --- the slowest trace as a tree
-// ------------------------------------------------
+// --- the postmortem
+// ------------------------------------------------------------
 
-struct SpanNode {
-  const Event* span = nullptr;
-  std::vector<const Event*> notes;  // logs and errors inside the span
-  std::vector<SpanNode*> children;
+// Writes what the demo prints, as it goes.
+class Printer {
+ public:
+  explicit Printer(std::string dir) : dir_(std::move(dir)) {}
+
+  void Text(absl::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  void Section(absl::string_view title) {
+    Text(absl::StrCat("\n", title, "\n"));
+  }
+  // The statement as a command line the reader can paste.
+  void Statement(absl::string_view statement) {
+    Text(absl::StrCat("  $ traversion query ", dir_, " \"", statement, "\"\n"));
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
 };
 
-// "+41.2ms" from the start of the trace.
-std::string Offset(uint64_t ns) {
-  return ns == 0 ? std::string("+0") : absl::StrCat("+", FormatDuration(ns));
-}
-
-std::string FirstLine(absl::string_view text) {
-  return std::string(text.substr(0, text.find('\n')));
-}
-
-void PrintTree(const SpanNode& node, uint64_t trace_start, size_t depth,
-               size_t left_width, std::string* out) {
-  const Event& span = *node.span;
-  std::string left =
-      absl::StrCat(std::string(2 * depth, ' '), span.service.name);
-  absl::StrAppendFormat(
-      out, "  %9s  %s  %s  %s\n", Offset(span.time_ns - trace_start),
-      PadRight(left, left_width), PadRight(Truncate(span.name, 24), 24),
-      Truncate(SpanOutcome(*span.span()), 60));
-  // Notes and child spans, interleaved in time order.
-  struct Item {
-    uint64_t time_ns;
-    const Event* note;      // a log or error, or
-    const SpanNode* child;  // a child span
+// Runs `statement` and prints its answer as a table (at most `limit` rows),
+// or the error the query returned. The rows come back for the caller to
+// use; nullopt when the query failed.
+std::optional<std::vector<Row>> RunAndPrint(const Store& store,
+                                            absl::string_view statement,
+                                            size_t limit, Printer& out) {
+  out.Statement(statement);
+  absl::StatusOr<Result> result = Query(store, statement);
+  if (!result.ok()) {
+    // The first line: the rest repeats the statement with a caret.
+    absl::string_view message = result.status().message();
+    message = message.substr(0, message.find('\n'));
+    out.Text(absl::StrCat("    (the query answers: ",
+                          absl::StatusCodeToString(result.status().code()),
+                          ": ", message, ")\n"));
+    return std::nullopt;
+  }
+  const std::vector<Column> columns = result->columns();
+  absl::StatusOr<std::vector<Row>> rows = result->ReadAll();
+  if (!rows.ok()) {
+    out.Text(
+        absl::StrCat("  (the query stopped: ", rows.status().message(), ")\n"));
+    return std::nullopt;
+  }
+  // Size the columns, then print with a two-space indent.
+  constexpr size_t kMaxCell = 60;
+  std::vector<size_t> widths;
+  for (const Column& c : columns) widths.push_back(DisplayWidth(c.name));
+  const size_t shown = std::min(limit, rows->size());
+  std::vector<std::vector<std::string>> cells;
+  for (size_t r = 0; r < shown; ++r) {
+    std::vector<std::string> line;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::string cell = Truncate(CellText((*rows)[r][i]), kMaxCell);
+      widths[i] = std::max(widths[i], DisplayWidth(cell));
+      line.push_back(std::move(cell));
+    }
+    cells.push_back(std::move(line));
+  }
+  auto print = [&](const std::vector<std::string>& line) {
+    std::string text = "  ";
+    for (size_t i = 0; i < line.size(); ++i) {
+      const bool right = columns[i].type == ColumnType::kInt64 ||
+                         columns[i].type == ColumnType::kDouble ||
+                         columns[i].type == ColumnType::kDuration;
+      const size_t pad = widths[i] - std::min(widths[i], DisplayWidth(line[i]));
+      absl::StrAppend(
+          &text, "  ", right ? std::string(pad, ' ') : "", line[i],
+          right || i + 1 == line.size() ? "" : std::string(pad, ' '));
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out.Text(absl::StrCat(text, "\n"));
   };
-  std::vector<Item> items;
-  for (const Event* note : node.notes) {
-    items.push_back({note->time_ns, note, nullptr});
+  if (rows->empty()) {
+    out.Text("    (no rows)\n");
+    return std::move(*rows);
   }
-  for (const SpanNode* child : node.children) {
-    items.push_back({child->span->time_ns, nullptr, child});
+  std::vector<std::string> header, rule;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    header.push_back(columns[i].name);
+    rule.push_back(std::string(widths[i], '-'));
   }
-  std::stable_sort(
-      items.begin(), items.end(),
-      [](const Item& a, const Item& b) { return a.time_ns < b.time_ns; });
-  for (const Item& item : items) {
-    if (item.child != nullptr) {
-      PrintTree(*item.child, trace_start, depth + 1, left_width, out);
-      continue;
-    }
-    const Event& note = *item.note;
-    std::string marker = note.error() != nullptr
-                             ? "! error"
-                             : absl::StrCat("· ", SeverityLabel(note.severity));
-    absl::StrAppendFormat(
-        out, "  %9s  %s%s %s\n", Offset(note.time_ns - trace_start),
-        std::string(2 * (depth + 1), ' '), PadRight(marker, 7),
-        Truncate(FirstLine(EventDetail(note)), 100));
+  print(header);
+  print(rule);
+  for (const auto& line : cells) print(line);
+  if (rows->size() > shown) {
+    out.Text(absl::StrFormat("    (%d of %d rows)\n", shown, rows->size()));
   }
+  return std::move(*rows);
 }
 
-absl::StatusOr<std::string> TraceTree(const Store& store,
-                                      const TraceId& trace_id) {
-  absl::StatusOr<std::vector<Event>> events = store.GetTrace(trace_id);
-  if (!events.ok()) return events.status();
-  absl::flat_hash_map<SpanId, SpanNode> nodes;
-  for (const Event& event : *events) {
-    if (event.span() != nullptr) nodes[event.trace.span_id].span = &event;
-  }
-  std::vector<SpanNode*> roots;
-  for (const Event& event : *events) {
-    auto it = nodes.find(event.trace.span_id);
-    if (event.span() == nullptr) {
-      if (it != nodes.end()) it->second.notes.push_back(&event);
-      continue;
-    }
-    SpanNode* node = &it->second;
-    auto parent = event.trace.has_parent()
-                      ? nodes.find(event.trace.parent_span_id)
-                      : nodes.end();
-    if (parent != nodes.end()) {
-      parent->second.children.push_back(node);
-    } else {
-      roots.push_back(node);
-    }
-  }
-  if (roots.empty()) return std::string("  (no spans)\n");
-  // Width of "indent + service" over the tree, so the names line up.
-  size_t left_width = 0;
-  std::vector<std::pair<const SpanNode*, size_t>> stack;
-  for (const SpanNode* root : roots) stack.push_back({root, 0});
-  while (!stack.empty()) {
-    auto [node, depth] = stack.back();
-    stack.pop_back();
-    left_width = std::max(left_width,
-                          2 * depth + DisplayWidth(node->span->service.name));
-    for (const SpanNode* child : node->children) {
-      stack.push_back({child, depth + 1});
-    }
-  }
-  std::string out;
-  const uint64_t start = (*events)[0].time_ns;
-  for (const SpanNode* root : roots) {
-    PrintTree(*root, start, 0, left_width, &out);
-  }
-  return out;
+// A time as TimeQL reads it, to the millisecond.
+std::string Quoted(uint64_t time_ns) {
+  return absl::StrCat("'", FormatTimeMs(time_ns), "'");
 }
 
-// --- entities
-// -------------------------------------------------------------------
-
-std::string FieldsText(const std::vector<EntityField>& fields) {
-  std::vector<std::string> parts;
-  for (const EntityField& field : fields) {
-    parts.push_back(absl::StrCat(field.name, "=", field.value));
-  }
-  return absl::StrJoin(parts, " ");
+std::string ValueText(const Row& row, size_t column) {
+  return column < row.size() ? CellText(row[column]) : std::string();
 }
 
-// One line per changed field (a single line for added and removed ones).
-std::vector<std::string> ChangeLines(const EntityChange& change) {
-  if (change.kind == ChangeKind::kAdded && change.after.has_value()) {
-    return {FieldsText(change.after->fields)};
-  }
-  if (change.kind == ChangeKind::kRemoved) {
-    if (!change.before.has_value()) return {""};
-    return {absl::StrCat("was ", FieldsText(change.before->fields))};
-  }
-  std::vector<std::string> lines;
-  for (const FieldChange& field : change.fields) {
-    lines.push_back(absl::StrFormat("%s: %s -> %s", field.name,
-                                    field.before.value_or("(none)"),
-                                    field.after.value_or("(none)")));
-  }
-  if (lines.empty()) lines.push_back("");
-  return lines;
-}
+absl::Status Postmortem(const Store& store, const Scenario& scenario,
+                        Printer& out) {
+  const ScenarioTruth& truth = scenario.truth;
+  // The incident as an on-call engineer meets it: the first request that
+  // went wrong (the alert), and the window from a little before it to now.
+  const uint64_t alert = truth.symptom_start_ns != 0 ? truth.symptom_start_ns
+                                                     : truth.fault_start_ns;
+  const uint64_t from = std::max(scenario.start_ns, alert - 120'000'000'000);
+  const uint64_t to = scenario.end_ns + 1;
+  out.Section(absl::StrFormat(
+      "Postmortem. The first request went wrong at %s. Every answer below is "
+      "the output\nof the TimeQL statement above it; run any of them again "
+      "as shown.",
+      FormatTimeMs(alert)));
 
-// "4 -> 5 -> 6 ..." for one field over an entity's history, consecutive
-// repeats collapsed.
-absl::StatusOr<std::string> FieldHistory(const Store& store,
-                                         absl::string_view entity,
-                                         absl::string_view field,
-                                         size_t* revisions) {
-  absl::StatusOr<std::vector<EntityRevision>> history =
-      store.EntityHistory(entity);
-  if (!history.ok()) return history.status();
-  *revisions = history->size();
-  std::vector<std::string> values;
-  for (const EntityRevision& revision : *history) {
-    for (const EntityField& f : revision.fields) {
-      if (f.name == field && (values.empty() || values.back() != f.value)) {
-        values.push_back(f.value);
-      }
+  out.Section("1. What changed before it (configs and deployments)");
+  RunAndPrint(
+      store,
+      absl::StrCat("CHANGES BETWEEN ", Quoted(from), " AND ", Quoted(alert),
+                   " WHERE entity_type IN ('config', 'deployment')"),
+      12, out);
+
+  out.Section(
+      "2. How it unfolded: the first error log or exception of each kind, by "
+      "service");
+  RunAndPrint(store,
+              absl::StrCat("EVENTS MIN(time) AS first, service, name, "
+                           "COUNT(*) AS events FROM ",
+                           Quoted(from), " TO ", Quoted(to),
+                           " WHERE severity >= 'error' AND type != 'span' "
+                           "GROUP BY service, name ORDER BY first LIMIT 12"),
+              12, out);
+
+  // The root cause is asked before it is shown, so that the state of the
+  // service it blames can be shown first.
+  const std::string root_cause = absl::StrCat(
+      "ROOT CAUSE OF WINDOW ", Quoted(from), " TO ", Quoted(to), " LIMIT 3");
+  absl::StatusOr<Result> ranked = Query(store, root_cause);
+  std::string blamed;
+  std::vector<std::string> evidence;
+  if (ranked.ok()) {
+    absl::StatusOr<std::vector<Row>> rows = ranked->ReadAll();
+    if (rows.ok() && !rows->empty()) {
+      // Columns: rank, kind, name, score, explanation, evidence.
+      blamed = ValueText((*rows)[0], 2);
+      blamed = blamed.substr(0, blamed.find(' '));  // "svc op" -> "svc"
+      evidence =
+          absl::StrSplit(ValueText((*rows)[0], 5), ' ', absl::SkipEmpty());
     }
   }
-  return absl::StrJoin(values, " -> ");
-}
 
-absl::Status Report(const Store& store, const demo::DemoWorkload& workload,
-                    const std::string& dir, double seconds, uint64_t seed) {
-  absl::StatusOr<Overview> overview = Survey(store);
-  if (!overview.ok()) return overview.status();
-  std::string out = absl::StrFormat(
-      "Recorded %s events from %d services into %s in %.2f s\n"
-      "(a simulated shop, %s to %s, seed %d)\n",
-      WithThousands(overview->total), overview->counts.size(), dir, seconds,
-      FormatTimeMs(workload.start_ns), FormatTimeMs(workload.end_ns), seed);
-
-  absl::StrAppend(&out, Section("Events by service and type"),
-                  CountsTable(*overview));
-
-  if (overview->slowest_trace.has_value()) {
-    absl::StatusOr<std::string> tree =
-        TraceTree(store, *overview->slowest_trace);
-    if (!tree.ok()) return tree.status();
-    absl::StrAppend(
-        &out,
-        Section(absl::StrFormat("Slowest trace %s (%s)",
-                                ToHex(*overview->slowest_trace),
-                                FormatDuration(overview->slowest_ns))),
-        *tree);
+  if (!blamed.empty()) {
+    out.Section(absl::StrFormat(
+        "3. The state of %s (blamed in 4) one second before the first failure",
+        blamed));
+    RunAndPrint(store,
+                absl::StrCat("STATE AT ", Quoted(alert - 1'000'000'000),
+                             " WHERE service = '", blamed,
+                             "' AND entity_type != 'pod'"),
+                16, out);
+  } else {
+    out.Section("3. The state one second before the first failure");
+    RunAndPrint(store,
+                absl::StrCat("STATE AT ", Quoted(alert - 1'000'000'000),
+                             " WHERE entity_type IN ('config', "
+                             "'db_connection_pool')"),
+                16, out);
   }
 
-  EventFilter errors;
-  errors.types = {EventType::kError};
-  errors.newest_first = true;
-  errors.limit = 5;
-  EventCursor cursor = store.Scan(errors);
-  absl::StrAppend(&out, Section("Latest errors"));
-  size_t shown = 0;
-  while (cursor.Next()) {
-    const Event& event = cursor.event();
-    absl::StrAppendFormat(&out, "  %s  %s  %s\n", FormatTimeMs(event.time_ns),
-                          PadRight(event.service.name, 17),
-                          Truncate(FirstLine(EventDetail(event)), 90));
-    ++shown;
-  }
-  if (!cursor.status().ok()) return cursor.status();
-  if (shown == 0) absl::StrAppend(&out, "  (none)\n");
-
-  absl::StatusOr<std::vector<EntityRevision>> state =
-      store.StateAt(workload.end_ns);
-  if (!state.ok()) return state.status();
-  absl::StrAppend(&out,
-                  Section(absl::StrFormat("Entity states at %s (StateAt)",
-                                          FormatTimeMs(workload.end_ns))));
-  size_t entity_width = 6;
-  for (const EntityRevision& revision : *state) {
-    entity_width = std::max(entity_width, DisplayWidth(revision.entity));
-  }
-  absl::StrAppendFormat(&out, "  %s  %5s  %s\n",
-                        PadRight("ENTITY", entity_width), "REV", "FIELDS");
-  for (const EntityRevision& revision : *state) {
-    absl::StrAppendFormat(
-        &out, "  %s  %5d  %s\n", PadRight(revision.entity, entity_width),
-        revision.revision, Truncate(FieldsText(revision.fields), 90));
-  }
-
-  absl::StatusOr<std::vector<EntityChange>> changes =
-      store.ChangesBetween(workload.start_ns, workload.end_ns);
-  if (!changes.ok()) return changes.status();
-  absl::StrAppend(&out, Section("What changed over the window "
-                                "(ChangesBetween start and end)"));
-  if (changes->empty()) absl::StrAppend(&out, "  (nothing)\n");
-  for (const EntityChange& change : *changes) {
-    std::vector<std::string> lines = ChangeLines(change);
-    for (size_t i = 0; i < lines.size(); ++i) {
-      absl::StrAppendFormat(&out, "  %-8s  %s  %s\n",
-                            i == 0 ? ChangeKindName(change.kind) : "",
-                            PadRight(i == 0 ? change.entity : "", entity_width),
-                            Truncate(lines[i], 110));
+  out.Section("4. The root cause, ranked, with the evidence of the first");
+  RunAndPrint(store, root_cause, 3, out);
+  if (!evidence.empty()) {
+    std::vector<std::string> quoted;
+    for (size_t i = 0; i < evidence.size() && i < 6; ++i) {
+      quoted.push_back(absl::StrCat("'", evidence[i], "'"));
     }
+    RunAndPrint(store,
+                absl::StrCat("EVENTS time, service, type, name, message WHERE "
+                             "id IN (",
+                             absl::StrJoin(quoted, ", "), ") ORDER BY time"),
+                6, out);
   }
-  size_t revisions = 0;
-  absl::StatusOr<std::string> pool = FieldHistory(
-      store, workload.truth.saturated_entity, "active", &revisions);
-  if (!pool.ok()) return pool.status();
-  absl::StrAppend(&out,
-                  Section(absl::StrFormat("History of %s (EntityHistory)",
-                                          workload.truth.saturated_entity)),
-                  absl::StrFormat("  %d revisions; active connections: %s\n",
-                                  revisions, *pool));
 
-  absl::StrAppend(
-      &out, Section("Next"),
-      absl::StrFormat("  traversion events %s --type error\n", dir),
-      absl::StrFormat("  traversion events %s --from %s --min-severity warn "
-                      "--service payments-service\n",
-                      dir,
-                      FormatTimeSeconds(workload.truth.root_cause_time_ns -
-                                        10'000'000'000)));
-  if (overview->slowest_trace.has_value()) {
-    absl::StrAppendFormat(&out, "  traversion events %s --trace %s\n", dir,
-                          ToHex(*overview->slowest_trace));
-    absl::StrAppendFormat(&out, "  traversion query %s \"TRACE '%s'\"\n", dir,
-                          ToHex(*overview->slowest_trace));
+  out.Section(absl::StrFormat("5. Does the window match the %s pattern?",
+                              truth.pattern));
+  RunAndPrint(store,
+              absl::StrCat("MATCH PATTERN ", truth.pattern, " FROM ",
+                           Quoted(from), " TO ", Quoted(to)),
+              5, out);
+
+  out.Section("What the generator injected (the ground truth, to compare)");
+  out.Text(absl::StrFormat("  fault       %s in %s, from %s\n",
+                           FaultKindName(truth.fault), truth.root_cause_service,
+                           FormatTimeMs(truth.fault_start_ns)));
+  if (!truth.root_cause_entity.empty()) {
+    out.Text(absl::StrFormat("  change      %s\n", truth.root_cause_entity));
   }
-  absl::StrAppendFormat(
-      &out,
-      "  traversion query %s \"EVENTS service, COUNT(*), P99(duration) "
-      "WHERE type = 'span' GROUP BY service\"\n",
-      dir);
-  absl::StrAppendFormat(&out, "  traversion query %s \"STATE AT '%s'\"\n", dir,
-                        FormatTimeSeconds(workload.truth.root_cause_time_ns));
-  absl::StrAppendFormat(&out, "  traversion shell %s\n", dir);
-  absl::StrAppendFormat(&out, "  traversion stats %s\n", dir);
-  absl::StrAppendFormat(&out, "  traversion export %s > demo.jsonl\n", dir);
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!truth.resource_entity.empty()) {
+    out.Text(absl::StrFormat("  exhausted   %s\n", truth.resource_entity));
+  }
+  out.Text(absl::StrFormat("  pattern     %s\n", truth.pattern));
+  out.Text(absl::StrFormat("  affected    %s\n",
+                           absl::StrJoin(truth.affected_services, ", ")));
+  std::string line;
+  for (absl::string_view word :
+       absl::StrSplit(truth.description, ' ', absl::SkipEmpty())) {
+    if (!line.empty() && line.size() + 1 + word.size() > 76) {
+      out.Text(absl::StrCat("  ", line, "\n"));
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) out.Text(absl::StrCat("  ", line, "\n"));
+  for (const std::string& herring : truth.red_herrings) {
+    out.Text(absl::StrCat("  red herring ", herring, "\n"));
+  }
   return absl::OkStatus();
 }
 
@@ -445,10 +396,25 @@ int RunDemo(absl::Span<const std::string> args) {
   std::string dir = "./traversion-demo";
   uint64_t seed = 1;
   uint64_t events = 20'000;
+  uint64_t services = 10;
   std::string end;
+  std::string fault_name = "pool_exhaustion";
+  std::string topology_name = "shop";
+  std::string fault_service;
   FlagSet flags;
   flags.AddString("store", "DIR", &dir,
                   "where to record (default ./traversion-demo)");
+  flags.AddString("fault", "KIND", &fault_name,
+                  "the fault to inject (default pool_exhaustion):\n"
+                  "pool_exhaustion, slow_dependency, dependency_errors,\n"
+                  "cpu_contention, memory_leak_oom, retry_storm, bad_deploy");
+  flags.AddString("topology", "NAME", &topology_name,
+                  "shop (default) or layered: a random call graph");
+  flags.AddUint64("services", "N", &services,
+                  "layered: how many services (4..40, default 10)");
+  flags.AddString("service", "NAME", &fault_service,
+                  "the faulty service (default: the fault's usual one in\n"
+                  "the shop, one drawn from the seed in a layered graph)");
   flags.AddUint64("seed", "N", &seed, "random seed (default 1)");
   flags.AddUint64(
       "events", "N", &events,
@@ -458,14 +424,37 @@ int RunDemo(absl::Span<const std::string> args) {
   if (std::optional<int> exit = ParseCommandLine(kHelp, flags, args)) {
     return *exit;
   }
-  // The workload is built in memory (about 1.6 KiB per event) before it is
+  // The scenario is built in memory (about 1.6 KiB per event) before it is
   // written; a million events is plenty for a demo.
   if (events > 1'000'000) {
     return UsageError("demo", "--events: at most 1000000");
   }
   if (dir.empty()) return UsageError("demo", "--store: empty directory name");
-  demo::DemoWorkloadOptions options;
+  ScenarioOptions options;
+  std::optional<FaultKind> fault = ParseFaultKind(fault_name);
+  if (!fault.has_value()) {
+    std::vector<std::string> names;
+    for (FaultKind f : AllFaultKinds()) {
+      names.push_back(std::string(FaultKindName(f)));
+    }
+    return UsageError("demo",
+                      absl::StrCat("--fault: unknown fault '", fault_name,
+                                   "'; one of ", absl::StrJoin(names, ", ")));
+  }
+  std::optional<TopologyKind> topology = ParseTopologyKind(topology_name);
+  if (!topology.has_value()) {
+    return UsageError(
+        "demo", absl::StrCat("--topology: unknown topology '", topology_name,
+                             "'; shop or layered"));
+  }
+  if (services < 4 || services > 40) {
+    return UsageError("demo", "--services: between 4 and 40");
+  }
   options.seed = seed;
+  options.fault = *fault;
+  options.topology = *topology;
+  options.services = static_cast<size_t>(services);
+  options.fault_service = fault_service;
   options.target_events = static_cast<size_t>(events);
   options.end_ns = Clock::Real()->NowNanos();
   if (!end.empty()) {
@@ -480,26 +469,57 @@ int RunDemo(absl::Span<const std::string> args) {
   }
 
   const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<Scenario> scenario = GenerateScenario(options);
+  if (!scenario.ok()) {
+    // Options the generator refuses are the user's to fix (--service).
+    return UsageError("demo", scenario.status().message());
+  }
   if (absl::Status s = PrepareStoreDir(dir); !s.ok()) return Fail("demo", s);
-  demo::DemoWorkload workload = demo::GenerateDemoWorkload(options);
-
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir);
   if (!store.ok()) {
     return Fail("demo", StoreOpenError(dir, store.status()));
   }
   constexpr size_t kBatch = 4096;
-  absl::Span<const Event> all(workload.events);
+  absl::Span<const Event> all(scenario->events);
   for (size_t i = 0; i < all.size(); i += kBatch) {
-    absl::StatusOr<WriteResult> written =
+    absl::StatusOr<traversion::WriteResult> written =
         (*store)->Write(all.subspan(i, std::min(kBatch, all.size() - i)));
     if (!written.ok()) return Fail("demo", written.status());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
-  if (absl::Status s = Report(**store, workload, dir, seconds, seed); !s.ok()) {
+
+  absl::StatusOr<Overview> overview = Survey(**store);
+  if (!overview.ok()) return Fail("demo", overview.status());
+  Printer out(dir);
+  out.Text(absl::StrFormat(
+      "Recorded %s events from %d services into %s in %.2f s\n"
+      "(%s in the %s topology, seed %d; %s to %s)\n",
+      WithThousands(overview->total), overview->counts.size(), dir, seconds,
+      FaultKindName(options.fault), TopologyKindName(options.topology), seed,
+      FormatTimeMs(scenario->start_ns), FormatTimeMs(scenario->end_ns)));
+  out.Section("Events by service and type");
+  out.Text(CountsTable(*overview));
+  if (absl::Status s = Postmortem(**store, *scenario, out); !s.ok()) {
     return Fail("demo", s);
   }
+  out.Section("Next");
+  out.Text(absl::StrFormat("  traversion events %s --type error\n", dir));
+  out.Text(absl::StrFormat(
+      "  traversion query %s \"TRAVERSE FROM LAST ERROR FOLLOWING backward\"\n",
+      dir));
+  out.Text(absl::StrFormat(
+      "  traversion query %s \"COMPARE %s WITH %s FOR cpu, memory, "
+      "errorRate\"\n",
+      dir, Quoted(scenario->truth.fault_start_ns - 60'000'000'000),
+      Quoted(scenario->end_ns)));
+  out.Text(absl::StrFormat(
+      "  traversion query %s \"EVENTS service, COUNT(*), P99(duration) "
+      "WHERE type = 'span' GROUP BY service\"\n",
+      dir));
+  out.Text(absl::StrFormat("  traversion shell %s\n", dir));
+  out.Text(absl::StrFormat("  traversion export %s > demo.jsonl\n", dir));
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "scenario/topology.h"
 #include "traversion/event.h"
 
@@ -236,7 +237,9 @@ ScenarioTruth Simulator::Truth() const {
     truth.affected_services.push_back(topology_.services[s].name);
   }
   auto when = [](uint64_t t) {
-    return absl::StrCat(t / kSecond, ".", (t % kSecond) / kMs);
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                            absl::FromUnixNanos(static_cast<int64_t>(t)),
+                            absl::UTCTimeZone());
   };
   for (const Rollout& rollout : rollouts_) {
     if (rollout.service == fault_) continue;
