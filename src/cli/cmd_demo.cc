@@ -280,10 +280,11 @@ absl::Status Postmortem(const Store& store, const Scenario& scenario,
                                                      : truth.fault_start_ns;
   const uint64_t from = std::max(scenario.start_ns, alert - 120'000'000'000);
   const uint64_t to = scenario.end_ns + 1;
-  out.Section(absl::StrFormat(
-      "Postmortem. The first request went wrong at %s. Every answer below is "
-      "the output\nof the TimeQL statement above it; run any of them again "
-      "as shown.",
+  out.Section("Postmortem");
+  out.Text(absl::StrFormat(
+      "  The first request went wrong at %s. Every answer below is the\n"
+      "  output of the TimeQL statement above it; run any of them again as "
+      "shown.\n",
       FormatTimeMs(alert)));
 
   out.Section("1. What changed before it (configs and deployments)");
@@ -310,13 +311,17 @@ absl::Status Postmortem(const Store& store, const Scenario& scenario,
       "ROOT CAUSE OF WINDOW ", Quoted(from), " TO ", Quoted(to), " LIMIT 3");
   absl::StatusOr<Result> ranked = Query(store, root_cause);
   std::string blamed;
+  bool blamed_entity = false;
   std::vector<std::string> evidence;
   if (ranked.ok()) {
     absl::StatusOr<std::vector<Row>> rows = ranked->ReadAll();
     if (rows.ok() && !rows->empty()) {
       // Columns: rank, kind, name, score, explanation, evidence.
+      blamed_entity = ValueText((*rows)[0], 1) == "entity";
       blamed = ValueText((*rows)[0], 2);
-      blamed = blamed.substr(0, blamed.find(' '));  // "svc op" -> "svc"
+      if (!blamed_entity) {
+        blamed = blamed.substr(0, blamed.find(' '));  // "svc op" -> "svc"
+      }
       evidence =
           absl::StrSplit(ValueText((*rows)[0], 5), ' ', absl::SkipEmpty());
     }
@@ -326,11 +331,14 @@ absl::Status Postmortem(const Store& store, const Scenario& scenario,
     out.Section(absl::StrFormat(
         "3. The state of %s (blamed in 4) one second before the first failure",
         blamed));
-    RunAndPrint(store,
-                absl::StrCat("STATE AT ", Quoted(alert - 1'000'000'000),
-                             " WHERE service = '", blamed,
-                             "' AND entity_type != 'pod'"),
-                16, out);
+    RunAndPrint(
+        store,
+        absl::StrCat("STATE AT ", Quoted(alert - 1'000'000'000),
+                     blamed_entity
+                         ? absl::StrCat(" WHERE entity = '", blamed, "'")
+                         : absl::StrCat(" WHERE service = '", blamed,
+                                        "' AND entity_type != 'pod'")),
+        16, out);
   } else {
     out.Section("3. The state one second before the first failure");
     RunAndPrint(store,

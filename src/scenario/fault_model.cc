@@ -19,7 +19,7 @@ int PickOther(const Topology& topology, Rng& rng,
               const std::vector<int>& excluded) {
   auto allowed = [&](int s) {
     const ServiceSpec& service = topology.services[s];
-    return !service.database && service.layer > 0 &&
+    return !service.database &&
            std::find(excluded.begin(), excluded.end(), s) == excluded.end();
   };
   for (const std::string& name : preferred) {
@@ -265,6 +265,10 @@ double Simulator::FaultFailureProbability(int s, int replica, int endpoint,
       return endpoint == 0 ? 0.6 : 0.2;
     case FaultKind::kRetryStorm:
       return StormIntensity(t, fault_at_);
+    case FaultKind::kMemoryLeakOom:
+      // Close to the limit, allocations start to fail before the kernel
+      // kills the process.
+      return 0.5 * std::max(0.0, GcPressure(s, replica, t) - 0.2) / 0.8;
     default:
       return 0;
   }
@@ -280,6 +284,8 @@ FailureKind Simulator::FaultFailureKind() const {
       return FailureKind::kOverloaded;
     case FaultKind::kPoolExhaustion:
       return FailureKind::kPoolTimeout;
+    case FaultKind::kMemoryLeakOom:
+      return FailureKind::kOutOfMemory;
     default:
       return FailureKind::kNone;
   }

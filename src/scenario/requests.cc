@@ -62,6 +62,8 @@ const char* ShortReason(FailureKind kind) {
       return "rejected, request queue full";
     case FailureKind::kConnectionReset:
       return "connection reset";
+    case FailureKind::kOutOfMemory:
+      return "out of memory";
     default:
       return "unexpected error";
   }
@@ -532,6 +534,11 @@ Simulator::Outcome Simulator::Serve(Trace& trace, int s, int endpoint_index,
       detail = absl::StrCat(200 + rng_.Below(56));
     } else if (failure == FailureKind::kBadCode) {
       detail = absl::StrCat("in ", endpoint.Name());
+    } else if (failure == FailureKind::kPoolTimeout) {
+      detail = absl::StrCat(
+          "timed out after 5000 ms waiting for a connection "
+          "from ",
+          service.pool);
     } else if (failure == FailureKind::kDiskFull) {
       detail = absl::StrFormat("%s.tmp", trace.request);
     }

@@ -188,6 +188,8 @@ ScenarioTruth Simulator::Truth() const {
       break;
     case FaultKind::kMemoryLeakOom:
       truth.pattern = "oom_cascade";
+      truth.error_type =
+          DescribeFailure(faulty, FailureKind::kOutOfMemory, "").type;
       if (!oom_kills_.empty()) {
         const OomKill& first = oom_kills_.front();
         truth.resource_entity = absl::StrCat(
@@ -196,10 +198,11 @@ ScenarioTruth Simulator::Truth() const {
       }
       truth.description = absl::StrFormat(
           "%s leaks memory; as its heap nears the %d MiB limit GC pauses slow "
-          "it down, then its pods are OOM-killed (%d kills) and restarted, "
-          "and callers get connection refused meanwhile.",
+          "it down and allocations fail with %s, then its pods are "
+          "OOM-killed (%d kills) and restarted, and callers get connection "
+          "refused meanwhile.",
           faulty.name, static_cast<int>(faulty.memory_limit_mib),
-          oom_kills_.size());
+          truth.error_type, oom_kills_.size());
       break;
     case FaultKind::kRetryStorm:
       truth.pattern = "retry_storm";

@@ -43,6 +43,7 @@ enum class FailureKind : uint8_t {
   kNoDescriptors,    // EMFILE
   kOverloaded,       // request queue full
   kBadCode,          // an exception in new code
+  kOutOfMemory,      // the heap is full
   kConnectionReset,  // the early error burst (a red herring)
   kBackground,       // the low background rate of unexpected errors
   kUpstream,         // a required callee failed

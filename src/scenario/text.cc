@@ -121,6 +121,15 @@ ExceptionText DescribeFailure(const ServiceSpec& service, FailureKind kind,
               : std::string(
                     "Cannot read properties of undefined (reading 'currency')");
       break;
+    case FailureKind::kOutOfMemory:
+      out.type = Pick(
+          {"OutOfMemoryError", "MemoryError", "ErrOutOfMemory", "RangeError"},
+          language);
+      out.message = language == Language::kJava ? "Java heap space"
+                    : language == Language::kNode
+                        ? "Array buffer allocation failed"
+                        : "cannot allocate memory for the response";
+      break;
     case FailureKind::kConnectionReset:
       out.type =
           Pick({"SocketException", "ConnectionResetError", "OpError", "Error"},
@@ -132,12 +141,12 @@ ExceptionText DescribeFailure(const ServiceSpec& service, FailureKind kind,
       break;
     case FailureKind::kBackground:
       out.type = Pick({"ConcurrentModificationException", "ValueError",
-                       "ErrInvalidState", "RangeError"},
+                       "ErrInvalidState", "SyntaxError"},
                       language);
       out.message = language == Language::kPython
                         ? "invalid literal for int() with base 10: ''"
                     : language == Language::kNode
-                        ? "Invalid time value"
+                        ? "Unexpected token < in JSON at position 0"
                         : "unexpected state while handling the request";
       break;
     case FailureKind::kUpstream:
@@ -154,6 +163,7 @@ ExceptionText DescribeFailure(const ServiceSpec& service, FailureKind kind,
       out.qualified = absl::StrCat(service.package, sub, out.type);
       if (out.type == "IOException") out.qualified = "java.io.IOException";
       if (out.type == "NullPointerException" ||
+          out.type == "OutOfMemoryError" ||
           out.type == "ConcurrentModificationException") {
         out.qualified = absl::StrCat("java.lang.", out.type);
       }

@@ -156,6 +156,10 @@ expect_usage "--trace:" "$cli" events "$tmp/demo" --trace xyz
 expect_usage "must be before" "$cli" events "$tmp/demo" --from now --to -1h
 expect_usage "--json: expected true or false" "$cli" stats "$tmp/demo" --json=maybe
 expect_usage "--seed: expected a non-negative integer" "$cli" demo --seed x
+expect_usage "--fault: unknown fault 'bogus'" "$cli" demo --fault bogus
+expect_usage "--topology: unknown topology 'mesh'" "$cli" demo --topology mesh
+expect_usage "cannot have fault pool_exhaustion (it has no connection pool)" \
+  "$cli" demo --service api-gateway
 [[ ! -e "$tmp/s7" ]] || fail "a bad command line created a store"
 
 echo "PASS cli_errors"

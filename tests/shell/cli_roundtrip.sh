@@ -41,15 +41,33 @@ event_count() {
 
 end=2024-01-15T15:50:00Z
 
-echo "== demo"
+echo "== demo: the postmortem of the default incident"
 run 0 "$cli" demo --store "$tmp/demo" --events 4000 --seed 3 --end "$end"
 cp "$tmp/out" "$tmp/demo.txt"
-for text in "Recorded" "Events by service and type" "Slowest trace" \
-  "PoolTimeoutException" "Latest errors" "Entity states at" \
-  "config/payments-service" "db.pool.max_size: 40 -> 12" "removed" \
+for text in "Recorded" "pool_exhaustion in the shop topology, seed 3" \
+  "Events by service and type" "Postmortem" "CHANGES BETWEEN" \
+  "config/payments-service" "db.pool.max_size" "PoolTimeoutException" \
+  "STATE AT" "ROOT CAUSE OF WINDOW" "MATCH PATTERN pool_exhaustion" \
+  "the ground truth" "fault       pool_exhaustion in payments-service" \
   "cache/inventory-node-3" "traversion events $tmp/demo --type error"; do
   contains "$tmp/demo.txt" "$text"
 done
+echo "== demo: every statement it prints runs as printed"
+grep -F '  $ traversion query ' "$tmp/demo.txt" |
+  sed 's/^  \$ traversion query [^ ]* "\(.*\)"$/\1/' >"$tmp/statements"
+[[ $(wc -l <"$tmp/statements") -ge 6 ]] ||
+  fail "the demo printed $(wc -l <"$tmp/statements") statements"
+while IFS= read -r statement; do
+  run 0 "$cli" query "$tmp/demo" "$statement"
+  [[ -s "$tmp/out" ]] || fail "no rows for: $statement"
+done <"$tmp/statements"
+echo "== demo: another fault on a generated call graph"
+run 0 "$cli" demo --store "$tmp/demo-layered" --fault retry_storm \
+  --topology layered --services 8 --seed 7 --events 8000 --end "$end"
+contains "$tmp/out" "retry_storm in the layered topology, seed 7"
+contains "$tmp/out" "MATCH PATTERN retry_storm"
+contains "$tmp/out" "fault       retry_storm in "
+
 demo_events=$(event_count "$tmp/demo")
 [[ $demo_events -ge 3600 && $demo_events -le 4400 ]] ||
   fail "demo --events 4000 recorded $demo_events events"
@@ -160,8 +178,11 @@ run 0 "$cli" events "$tmp/demo" --type error --json --limit 0
 run 0 "$cli" events "$tmp/demo" --min-severity error --newest-first --limit 3 \
   --service payments-service,web-frontend
 contains "$tmp/out" "error"
-trace=$(grep -o 'Slowest trace [0-9a-f]*' "$tmp/demo.txt" | awk '{print $3}')
-[[ ${#trace} -eq 32 ]] || fail "no slowest trace id in the demo output"
+run 0 "$cli" query "$tmp/demo" \
+  "EVENTS trace_id WHERE name = 'POST /checkout' ORDER BY duration DESC LIMIT 1" \
+  --format csv
+trace=$(sed -n 2p "$tmp/out")
+[[ ${#trace} -eq 32 ]] || fail "no trace id of the slowest checkout"
 run 0 "$cli" events "$tmp/demo" --trace "$trace" --limit 0
 contains "$tmp/out" "POST /checkout"
 run 0 "$cli" events "$tmp/demo" --entity pool/payments-db --limit 0
