@@ -112,7 +112,7 @@ struct ScenarioOptions {
   // Length of the window; at least one minute. Default ten minutes.
   uint64_t duration_ns = uint64_t{600} * 1'000'000'000;
   // Roughly how many events to produce. The background (gauges, entity
-  // observations: about 350 a minute for the shop) is always produced;
+  // observations: about 270 a minute for the shop) is always produced;
   // requests fill the rest, so the result is within a few percent of this
   // figure when it is larger than the background.
   size_t target_events = 20'000;
