@@ -3,6 +3,7 @@
 // datetime.h declares a static PyDateTimeAPI per translation unit: every use
 // of the datetime C API stays in this file.
 #include <datetime.h>
+#include <pybind11/stl.h>
 
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -411,7 +413,29 @@ SpanStatus SpanStatusFrom(py::handle value) {
   return NamedFrom(value, kSpanStatuses, "span status");
 }
 
+namespace {
+Event EventFromDictUnprefixed(py::handle object, size_t index);
+}  // namespace
+
 Event EventFromDict(py::handle object, size_t index) {
+  // Errors of the helpers shared with the record calls (severity, kinds)
+  // do not name the event: add it.
+  std::string prefix = absl::StrCat("event ", index);
+  auto named = [&](const char* what) {
+    return absl::StartsWith(what, prefix) ? std::string(what)
+                                          : absl::StrCat(prefix, ": ", what);
+  };
+  try {
+    return EventFromDictUnprefixed(object, index);
+  } catch (const py::type_error& e) {
+    throw py::type_error(named(e.what()));
+  } catch (const py::value_error& e) {
+    throw py::value_error(named(e.what()));
+  }
+}
+
+namespace {
+Event EventFromDictUnprefixed(py::handle object, size_t index) {
   DictReader r(object, absl::StrCat("event ", index));
   Event e;
   if (std::optional<py::handle> id = r.Get("id")) {
@@ -597,6 +621,7 @@ Event EventFromDict(py::handle object, size_t index) {
   r.CheckNoOtherKeys();
   return e;
 }
+}  // namespace
 
 py::dict EventToDict(const Event& e) {
   py::dict d;

@@ -667,6 +667,8 @@ void BindResult(py::module_& m) {
             {
               py::gil_scoped_release release;
               status = r.ReadRows(max_rows, &rows);
+              // Every row or an error: no partial answer for "all rows".
+              if (max_rows == 0 && status.ok()) status = r.final_status();
             }
             CheckStatus(Operation::kQuery, status);
             return RowsToList(rows);
@@ -697,14 +699,7 @@ void BindResult(py::module_& m) {
             }
             // Every row or an error: a partial table is never returned
             // for "all rows".
-            if (max_rows == 0 && status.ok() && rows > 0) {
-              py::gil_scoped_release release;
-              std::vector<Row> rest;
-              status = r.ReadRows(1, &rest);
-              if (status.ok() && !rest.empty()) {
-                status = absl::InternalError("rows left after reading all");
-              }
-            }
+            if (max_rows == 0 && status.ok()) status = r.final_status();
             if (rows == 0 && status.ok()) {
               columns.clear();
               for (const Column& c : r.columns()) columns.emplace_back(c.type);

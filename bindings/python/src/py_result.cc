@@ -183,6 +183,11 @@ QueryStats PyResult::stats() {
   return result_.stats();
 }
 
+absl::Status PyResult::final_status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
 bool PyResult::exhausted() {
   std::lock_guard<std::mutex> lock(mu_);
   return done_ && lookahead_.empty();

@@ -64,6 +64,8 @@ class PyResult {
   // only at the end of the stream; they are still delivered afterwards.
   absl::StatusOr<std::string> Structured();
   QueryStats stats();
+  // The error that ended the stream, or OK (also while rows are left).
+  absl::Status final_status();
   // True once every row was delivered (or the stream failed).
   bool exhausted();
 
