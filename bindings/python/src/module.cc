@@ -166,6 +166,9 @@ py::tuple ColumnToPython(ColumnData&& c) {
       break;
     case ColumnType::kString:
       values = StringsFrom(c);
+      // The bytes are in Python strs now: free them before the next column.
+      std::string().swap(c.chars);
+      std::vector<int64_t>().swap(c.offsets);
       break;
   }
   // Last: StringsFrom reads c.valid.

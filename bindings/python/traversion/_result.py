@@ -140,8 +140,12 @@ class Result:
 
         _, columns = self._core.fetch_columns(0)
         data: dict[int, Any] = {}
-        for i, (column, (values, valid)) in enumerate(zip(self._columns, columns)):
+        for i, column in enumerate(self._columns):
+            # Let go of each column's raw values once pandas has them.
+            values, valid = columns[i]
+            columns[i] = None
             data[i] = _pandas_column(pd, column.type, values, valid)
+            del values, valid
         frame = pd.DataFrame(data, copy=False)
         frame.columns = pd.Index(self.column_names)
         return frame
