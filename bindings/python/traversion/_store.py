@@ -542,8 +542,8 @@ class Store:
                    limit: Optional[int] = None) -> List[RootCauseCandidate]:
         """Ranked explanations of an event, of the latest error, or of an
         incident window: TimeQL's ``ROOT CAUSE OF``, answered by the
-        store's causality provider (the built-in one is a trace heuristic;
-        the causality engine replaces it behind the same statement).
+        causality engine (include/traversion/causality.h), TimeQL's default
+        provider; its candidates come back typed, from the query's columns.
 
         Give exactly one of ``event_id``, ``last_error=True`` or
         ``window=(start, end)`` (ints of Unix ns, datetimes or TimeQL time
