@@ -17,7 +17,7 @@ It measures, and appends to --summary_out as `key value` lines:
                                pandas.read_sql_query, times converted to
                                datetime64 (best of 3)
 benchmarks/run derives python.vs_sqlite3 (sqlite3 ns / ours: > 1 means
-faster than sqlite3) and python.query_vs_sqlite3 (ours rows/s / sqlite3's).
+faster than sqlite3) and python.vs_sqlite3_query (ours rows/s / sqlite3's).
 Nothing is asserted: the figures are reported, not checked.
 """
 
