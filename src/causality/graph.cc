@@ -229,9 +229,12 @@ std::vector<ChainLink> WalkChain(const CausalGraph& graph, const Event& start,
     size_t event;
     size_t edge;
     size_t from;
+    // Strongest path first; ties by depth, then time order (events are in
+    // time order), so the walk does not depend on the heap's history.
     bool operator<(const Item& o) const {
       if (confidence != o.confidence) return confidence < o.confidence;
-      return depth > o.depth;
+      if (depth != o.depth) return depth > o.depth;
+      return event > o.event;
     }
   };
   std::priority_queue<Item> queue;
