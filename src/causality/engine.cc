@@ -105,6 +105,35 @@ std::vector<uint32_t> TraceServices(const Store& store, const Snapshot& snap,
   return boost;
 }
 
+// Root cause of the request's event (its `lookback_ns`, with its own trace's
+// services raised) or of its window; the trace fallback when nothing
+// departs from a baseline. An event is appended to every chain: it is the
+// symptom.
+absl::StatusOr<RootCauseReport> Explain(const Store& store,
+                                        const CausalityOptions& options,
+                                        const RootCauseRequest& request) {
+  const std::optional<Event>& event = request.event;
+  TimeRange window =
+      event.has_value() ? TimeRange{Before(event->time_ns, options.lookback_ns),
+                                    After(event->time_ns, 1)}
+                        : TimeRange{request.from_ns, request.to_ns};
+  TV_ASSIGN_OR_RETURN(Snapshot snap,
+                      causality::LoadSnapshot(store, options, window));
+  std::vector<uint32_t> boost;
+  if (event.has_value()) boost = TraceServices(store, snap, *event);
+  RootCauseReport report = Analyse(snap, options, boost, 10);
+  TV_RETURN_IF_ERROR(AddTraceFallback(store, request, report));
+  if (event.has_value()) {
+    for (RootCause& rc : report.candidates) {
+      if (std::find(rc.chain.begin(), rc.chain.end(), event->id) ==
+          rc.chain.end()) {
+        rc.chain.push_back(event->id);
+      }
+    }
+  }
+  return report;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<ChainLink>> CausalityEngine::TraceCausalityChain(
@@ -131,35 +160,17 @@ absl::StatusOr<std::vector<ChainLink>> CausalityEngine::TraceCausalityChain(
 
 absl::StatusOr<RootCauseReport> CausalityEngine::FindRootCause(
     const Store& store, uint64_t from_ns, uint64_t to_ns) const {
-  TV_ASSIGN_OR_RETURN(Snapshot snap, causality::LoadSnapshot(store, options_,
-                                                             {from_ns, to_ns}));
-  RootCauseReport report = Analyse(snap, options_, {}, 10);
   RootCauseRequest request;
   request.from_ns = from_ns;
   request.to_ns = to_ns;
-  TV_RETURN_IF_ERROR(AddTraceFallback(store, request, report));
-  return report;
+  return Explain(store, options_, request);
 }
 
 absl::StatusOr<RootCauseReport> CausalityEngine::FindRootCause(
     const Store& store, const Event& event) const {
-  TimeRange window{Before(event.time_ns, options_.lookback_ns),
-                   After(event.time_ns, 1)};
-  TV_ASSIGN_OR_RETURN(Snapshot snap,
-                      causality::LoadSnapshot(store, options_, window));
-  RootCauseReport report =
-      Analyse(snap, options_, TraceServices(store, snap, event), 10);
   RootCauseRequest request;
   request.event = event;
-  TV_RETURN_IF_ERROR(AddTraceFallback(store, request, report));
-  // Put the event itself at the end of each chain: it is the symptom.
-  for (RootCause& rc : report.candidates) {
-    if (std::find(rc.chain.begin(), rc.chain.end(), event.id) ==
-        rc.chain.end()) {
-      rc.chain.push_back(event.id);
-    }
-  }
-  return report;
+  return Explain(store, options_, request);
 }
 
 absl::StatusOr<CausalGraph> CausalityEngine::BuildGraph(const Store& store,
@@ -254,21 +265,9 @@ absl::StatusOr<std::vector<RootCauseCandidate>> CausalityEngine::FindRootCause(
     options.max_events =
         std::min(options.max_events, request.max_events_examined);
   }
-  absl::StatusOr<RootCauseReport> report;
-  TimeRange window =
-      request.event.has_value()
-          ? TimeRange{Before(request.event->time_ns, options.lookback_ns),
-                      After(request.event->time_ns, 1)}
-          : TimeRange{request.from_ns, request.to_ns};
-  TV_ASSIGN_OR_RETURN(Snapshot snap,
-                      causality::LoadSnapshot(store, options, window));
-  std::vector<uint32_t> boost;
-  if (request.event.has_value())
-    boost = TraceServices(store, snap, *request.event);
-  RootCauseReport analysed = Analyse(snap, options, boost, 10);
-  TV_RETURN_IF_ERROR(AddTraceFallback(store, request, analysed));
+  TV_ASSIGN_OR_RETURN(RootCauseReport report, Explain(store, options, request));
   std::vector<RootCauseCandidate> out;
-  for (RootCause& rc : analysed.candidates) {
+  for (RootCause& rc : report.candidates) {
     if (!request.filter.services.empty() &&
         std::find(request.filter.services.begin(),
                   request.filter.services.end(),
@@ -282,11 +281,6 @@ absl::StatusOr<std::vector<RootCauseCandidate>> CausalityEngine::FindRootCause(
     c.score = rc.confidence;
     c.explanation = absl::StrJoin(rc.evidence, "; ");
     c.evidence = std::move(rc.chain);
-    if (request.event.has_value() &&
-        std::find(c.evidence.begin(), c.evidence.end(), request.event->id) ==
-            c.evidence.end()) {
-      c.evidence.push_back(request.event->id);
-    }
     out.push_back(std::move(c));
   }
   return out;

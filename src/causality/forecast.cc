@@ -21,6 +21,21 @@ uint64_t RobustTrendHistoryNs(uint64_t horizon_ns) {
   return std::max(kMin, six);
 }
 
+void ClampToUnitRange(const std::string& unit, Forecast& f) {
+  double bound = unit == "%" ? 100 : unit == "1" ? 1 : 0;
+  if (bound <= 0) return;
+  auto clamp = [&](double v) { return std::clamp(v, 0.0, bound); };
+  if (clamp(f.value) == f.value && clamp(f.lower) == f.lower &&
+      clamp(f.upper) == f.upper) {
+    return;
+  }
+  f.value = clamp(f.value);
+  f.lower = clamp(f.lower);
+  f.upper = clamp(f.upper);
+  absl::StrAppend(&f.method, ", clamped to [0, ", bound == 100 ? "100 %" : "1",
+                  "]");
+}
+
 absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request) {
   const auto& h = request.history;
   if (h.size() < 3) {
@@ -79,18 +94,7 @@ absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request) {
       static_cast<double>(h.back().time_ns - h.front().time_ns) / 1e9;
   f.method =
       absl::StrFormat("Theil-Sen trend over %.0fs (n=%d)", span_s, h.size());
-  double bound = request.unit == "%" ? 100 : request.unit == "1" ? 1 : 0;
-  if (bound > 0) {
-    auto clamp = [&](double v) { return std::clamp(v, 0.0, bound); };
-    if (clamp(f.value) != f.value || clamp(f.lower) != f.lower ||
-        clamp(f.upper) != f.upper) {
-      f.value = clamp(f.value);
-      f.lower = clamp(f.lower);
-      f.upper = clamp(f.upper);
-      absl::StrAppend(&f.method, ", clamped to [0, ",
-                      bound == 100 ? "100 %" : "1", "]");
-    }
-  }
+  ClampToUnitRange(request.unit, f);
   return f;
 }
 

@@ -2,6 +2,9 @@
 #ifndef TRAVERSION_CAUSALITY_FORECAST_H_
 #define TRAVERSION_CAUSALITY_FORECAST_H_
 
+#include <cstdint>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "traversion/query_extensions.h"
 
@@ -15,8 +18,13 @@ namespace traversion::causality {
 // FailedPrecondition with fewer than 3 points.
 absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request);
 
-// How much history RobustTrendForecast wants: max(30 min, 6 x horizon).
+// How much history a trend forecast wants: max(30 min, 6 x horizon).
 uint64_t RobustTrendHistoryNs(uint64_t horizon_ns);
+
+// A line runs off to any value; a percentage (unit "%") or a ratio ("1")
+// cannot. Clamps the point and the interval to the unit's range and says so
+// in `method`.
+void ClampToUnitRange(const std::string& unit, Forecast& forecast);
 
 }  // namespace traversion::causality
 

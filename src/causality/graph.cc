@@ -21,19 +21,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "causality/window.h"
 #include "util/status_macros.h"
 
 namespace traversion::causality {
 namespace {
-
-using SpanKey = std::array<uint8_t, 24>;
-
-SpanKey KeyOf(const TraceId& trace, const SpanId& span) {
-  SpanKey key;
-  std::copy(trace.begin(), trace.end(), key.begin());
-  std::copy(span.begin(), span.end(), key.begin() + 16);
-  return key;
-}
 
 bool Failed(const Event& e) {
   if (const SpanData* s = e.span()) return s->status == SpanStatus::kError;

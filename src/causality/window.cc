@@ -9,15 +9,6 @@
 namespace traversion::causality {
 namespace {
 
-using SpanKey = std::array<uint8_t, 24>;
-
-SpanKey KeyOf(const TraceId& trace, const SpanId& span) {
-  SpanKey key;
-  std::copy(trace.begin(), trace.end(), key.begin());
-  std::copy(span.begin(), span.end(), key.begin() + 16);
-  return key;
-}
-
 bool IsHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 

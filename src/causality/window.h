@@ -9,6 +9,7 @@
 #ifndef TRAVERSION_CAUSALITY_WINDOW_H_
 #define TRAVERSION_CAUSALITY_WINDOW_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,15 @@ namespace traversion::causality {
 
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint32_t kSeveral = 0xfffffffeu;  // more than one callee
+
+// A span's identity within the store: its trace id and span id.
+using SpanKey = std::array<uint8_t, 24>;
+inline SpanKey KeyOf(const TraceId& trace, const SpanId& span) {
+  SpanKey key;
+  std::copy(trace.begin(), trace.end(), key.begin());
+  std::copy(span.begin(), span.end(), key.begin() + 16);
+  return key;
+}
 
 // Strings to dense ids and back.
 class Names {

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "causality/forecast.h"
 #include "timeql/evaluator.h"
 #include "traversion/query_extensions.h"
 #include "util/status_macros.h"
@@ -282,10 +283,7 @@ class TraceCausality final : public CausalityProvider {
 class LinearTrendForecaster final : public Forecaster {
  public:
   uint64_t history_ns(uint64_t horizon_ns) const override {
-    constexpr uint64_t kMin = 30ULL * 60 * 1000000000;
-    const uint64_t six =
-        horizon_ns > UINT64_MAX / 6 ? UINT64_MAX : horizon_ns * 6;
-    return std::max(kMin, six);
+    return causality::RobustTrendHistoryNs(horizon_ns);
   }
 
   absl::StatusOr<Forecast> Predict(
@@ -336,25 +334,7 @@ class LinearTrendForecaster final : public Forecaster {
         static_cast<double>(h.back().time_ns - h.front().time_ns) / 1e9;
     f.method =
         absl::StrFormat("linear trend over %.0fs (n=%d)", span_s, h.size());
-    // A line runs off to any value; a percentage or a ratio cannot. Clamp the
-    // point and the interval to the unit's range and say so.
-    double upper_bound = 0;
-    if (request.unit == "%") {
-      upper_bound = 100;
-    } else if (request.unit == "1") {
-      upper_bound = 1;
-    }
-    if (upper_bound > 0) {
-      auto clamp = [&](double v) { return std::clamp(v, 0.0, upper_bound); };
-      if (clamp(f.value) != f.value || clamp(f.lower) != f.lower ||
-          clamp(f.upper) != f.upper) {
-        f.value = clamp(f.value);
-        f.lower = clamp(f.lower);
-        f.upper = clamp(f.upper);
-        absl::StrAppend(&f.method, ", clamped to [0, ",
-                        upper_bound == 100 ? "100 %" : "1", "]");
-      }
-    }
+    causality::ClampToUnitRange(request.unit, f);
     return f;
   }
 };
