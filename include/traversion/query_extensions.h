@@ -3,15 +3,15 @@
 //
 //  - CausalityProvider answers `TRAVERSE ... FOLLOWING causality|backward|
 //    forward`, `ROOT CAUSE OF ...` and named patterns (`MATCH PATTERN
-//    retry_storm`). The causality engine implements it; until then the
-//    built-in provider (QueryOptions::causality == nullptr) follows trace
-//    context only: a span's parent and children, and the logs and errors
-//    recorded inside a span. Its ROOT CAUSE is a trace heuristic (the
-//    deepest erroring spans) and it detects no named pattern.
-//  - Forecaster answers `PREDICT NEXT d FROM t`. The built-in forecaster
-//    (QueryOptions::forecaster == nullptr) fits a least-squares line to the
-//    recent history of each series and widens the prediction into an
-//    interval with the residuals' standard deviation (docs/timeql.md).
+//    retry_storm`). When QueryOptions::causality is nullptr, the causality
+//    engine answers (DefaultCausalityEngine(), causality.h).
+//    BuiltinCausalityProvider() below follows trace context only (a span's
+//    parent and children, the logs and errors recorded inside a span); the
+//    engine falls back to its ROOT CAUSE heuristic when no signal departs
+//    from a baseline.
+//  - Forecaster answers `PREDICT NEXT d FROM t`. When
+//    QueryOptions::forecaster is nullptr, the engine's Theil-Sen trend
+//    answers; BuiltinForecaster() is a least-squares line (docs/timeql.md).
 //
 // Both are set per query in QueryOptions and are not owned by it.
 //
@@ -119,7 +119,7 @@ class CausalityProvider {
       uint64_t to_ns) const = 0;
 };
 
-// The provider used when QueryOptions::causality is nullptr. Never null.
+// Trace context only (see above). Never null.
 const CausalityProvider* BuiltinCausalityProvider();
 
 // --- forecasting -------------------------------------------------------------
@@ -157,8 +157,7 @@ class Forecaster {
       const ForecastRequest& request) const = 0;
 };
 
-// The forecaster used when QueryOptions::forecaster is nullptr: a
-// least-squares linear trend over the last max(30 minutes, 6 x horizon) of
+// A least-squares linear trend over the last max(30 minutes, 6 x horizon) of
 // history (at least 3 points), the interval +-1.96 residual standard
 // deviations scaled for the distance extrapolated. For a percentage (unit
 // "%") or a ratio (unit "1") the point and the interval are clamped to
