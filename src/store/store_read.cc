@@ -88,7 +88,7 @@ class EventCursor::Impl {
   absl::Status Start();
   bool Next();
   void FailWith(absl::Status status) { Fail(std::move(status)); }
-  const Event& event() const { return event_; }
+  const Event& event() const { return *event_; }
   const absl::Status& status() const { return status_; }
   uint64_t examined() const { return examined_; }
 
@@ -107,6 +107,9 @@ class EventCursor::Impl {
   // Conditions no index answered (a trace plan with an entity condition and
   // vice versa), checked on the decoded event.
   bool ResidualMatches(const Event& e) const;
+  // Decodes the record into the event kept for its stored type and makes
+  // it the current one.
+  absl::Status Decode(const MDB_val& key, const MDB_val& value);
   // Fetches `key` and decodes it into event_ if it matches; false otherwise.
   bool Emit(const uint8_t* key);
   bool Fail(absl::Status status) {
@@ -129,7 +132,11 @@ class EventCursor::Impl {
   Plan plan_ = Plan::kEmpty;
   bool done_ = false;
   absl::Status status_;
-  Event event_;
+  // One decoded event per stored type, the current one in event_: decoding
+  // an event over one of the same type reuses its strings and payload,
+  // where switching the payload's type would free and reallocate them.
+  std::array<Event, 10> events_by_type_;
+  Event* event_ = &events_by_type_[0];
   uint64_t examined_ = 0;
   size_t returned_ = 0;
 
@@ -367,6 +374,17 @@ bool EventCursor::Impl::ResidualMatches(const Event& e) const {
   return true;
 }
 
+absl::Status EventCursor::Impl::Decode(const MDB_val& key,
+                                       const MDB_val& value) {
+  size_t slot = 0;
+  if (value.mv_size >= store::kEventHeaderSize) {
+    slot = static_cast<size_t>(store::Bytes(value)[1]);
+    if (slot >= events_by_type_.size()) slot = 0;
+  }
+  event_ = &events_by_type_[slot];
+  return store_->DecodeEvent(key, value, event_);
+}
+
 bool EventCursor::Impl::Emit(const uint8_t* key) {
   ++examined_;
   MDB_val k = ToVal(key, store::kEventKeySize);
@@ -375,9 +393,9 @@ bool EventCursor::Impl::Emit(const uint8_t* key) {
   if (rc == MDB_NOTFOUND) return false;  // removed by retention
   if (rc != 0) return Fail(LmdbError(rc, "reading an event"));
   if (!HeaderMatches(v)) return false;
-  absl::Status st = store_->DecodeEvent(k, v, &event_);
+  absl::Status st = Decode(k, v);
   if (!st.ok()) return Fail(std::move(st));
-  return ResidualMatches(event_);
+  return ResidualMatches(*event_);
 }
 
 bool EventCursor::Impl::Next() {
@@ -433,9 +451,9 @@ bool EventCursor::Impl::Next() {
         if (!InRange(t)) break;
         ++examined_;
         if (HeaderMatches(v)) {
-          absl::Status st = store_->DecodeEvent(k, v, &event_);
+          absl::Status st = Decode(k, v);
           if (!st.ok()) return Fail(std::move(st));
-          if (ResidualMatches(event_)) {
+          if (ResidualMatches(*event_)) {
             found = true;
             break;
           }
