@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "causality/window.h"
 #include "gtest/gtest.h"
 #include "support/test_support.h"
 #include "traversion/causality.h"
@@ -302,6 +303,72 @@ TEST(CausalityEngineTest, RejectsEmptyWindowAndHonoursEventLimit) {
   auto report = bounded.FindRootCause(incident.store(), kIncident, kEnd);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(report.status().message().find("max_events"), std::string::npos);
+}
+
+// The snapshot is read as parallel time slices and merged: spans whose
+// parent sits in another slice, entity changes judged against an
+// observation in an earlier slice, names interned per slice. Any number of
+// slices must give the one-slice snapshot, record for record.
+TEST(CausalityWindowTest, ParallelSlicesGiveTheSameSnapshot) {
+  Incident incident;
+  CausalityOptions options;
+  options.baseline.push_back({kT0, kIncident - 20 * kSec});
+  options.read_threads = 1;
+  TimeRange window{kIncident - 20 * kSec, kEnd};
+  auto one = causality::LoadSnapshot(incident.store(), options, window);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_GT(one->spans.size(), 1000u);
+  int changes = 0;
+  for (const causality::InfraRec& r : one->infra) {
+    changes += r.type == EventType::kEntityState;
+  }
+  // 40 -> 4 at the incident; repeats of an unchanged state are not changes.
+  EXPECT_EQ(changes, 1);
+  for (size_t threads : {2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    options.read_threads = threads;
+    auto many = causality::LoadSnapshot(incident.store(), options, window);
+    ASSERT_TRUE(many.ok()) << many.status();
+    EXPECT_EQ(many->events_examined, one->events_examined);
+    ASSERT_EQ(many->spans.size(), one->spans.size());
+    for (size_t i = 0; i < one->spans.size(); ++i) {
+      const causality::SpanRec& a = one->spans[i];
+      const causality::SpanRec& b = many->spans[i];
+      ASSERT_EQ(a.id, b.id);
+      EXPECT_EQ(one->ops[a.op], many->ops[b.op]);
+      EXPECT_EQ(one->services[a.service], many->services[b.service]);
+      EXPECT_EQ(a.parent, b.parent);
+      EXPECT_EQ(a.child_ns, b.child_ns);
+      EXPECT_EQ(a.phase, b.phase);
+      EXPECT_EQ(a.remote_child, b.remote_child);
+      if (a.callee != causality::kNone) {
+        EXPECT_EQ(one->services[a.callee], many->services[b.callee]);
+      }
+    }
+    ASSERT_EQ(many->logs.size(), one->logs.size());
+    for (size_t i = 0; i < one->logs.size(); ++i) {
+      const causality::LogRec& a = one->logs[i];
+      const causality::LogRec& b = many->logs[i];
+      ASSERT_EQ(a.id, b.id);
+      EXPECT_EQ(one->templates[a.template_id], many->templates[b.template_id]);
+      EXPECT_EQ(a.span, b.span);
+      ASSERT_EQ(a.op == causality::kNone, b.op == causality::kNone);
+      if (a.op != causality::kNone) {
+        EXPECT_EQ(one->ops[a.op], many->ops[b.op]);
+      }
+    }
+    ASSERT_EQ(many->infra.size(), one->infra.size());
+    for (size_t i = 0; i < one->infra.size(); ++i) {
+      EXPECT_EQ(many->infra[i].id, one->infra[i].id);
+      EXPECT_EQ(many->infra[i].what, one->infra[i].what);
+    }
+    for (uint32_t op = 0; op < many->ops.size(); ++op) {
+      uint32_t same = one->ops.Find(many->ops[op]);
+      ASSERT_NE(same, causality::kNone);
+      EXPECT_EQ(one->services[one->op_service[same]],
+                many->services[many->op_service[op]]);
+    }
+  }
 }
 
 TEST(ForecastTest, RobustTrendIgnoresASpikeAndGivesAnInterval) {

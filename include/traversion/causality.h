@@ -175,6 +175,10 @@ struct CausalityOptions {
   // At most this many events are read per analysis (ResourceExhausted
   // beyond, naming this option).
   uint64_t max_events = 20'000'000;
+  // The window and baseline are read as this many parallel time slices
+  // (decoding events is most of an analysis); 0: one per core, at most 8.
+  // The result does not depend on it.
+  size_t read_threads = 0;
 };
 
 class CausalityEngine final : public CausalityProvider, public Forecaster {

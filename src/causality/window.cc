@@ -1,7 +1,12 @@
 #include "causality/window.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "util/status_macros.h"
@@ -12,11 +17,10 @@ namespace {
 bool IsHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Replaces variable parts of a message by '*': numbers, hex runs of 6 or
-// more, anything in quotes; keeps the first `max_words` words.
-std::string MaskMessage(absl::string_view text, int max_words) {
-  std::string out;
-  out.reserve(std::min<size_t>(text.size(), 160));
+// Appends `text` with its variable parts replaced by '*': numbers, hex
+// runs of 6 or more, anything in quotes; keeps the first `max_words` words.
+void AppendMasked(absl::string_view text, int max_words, std::string& out) {
+  const size_t start = out.size();
   int words = 0;
   size_t i = 0;
   while (i < text.size() && words < max_words) {
@@ -29,7 +33,7 @@ std::string MaskMessage(absl::string_view text, int max_words) {
       continue;
     }
     if (std::isspace(static_cast<unsigned char>(c))) {
-      if (!out.empty() && out.back() != ' ') {
+      if (out.size() > start && out.back() != ' ') {
         out += ' ';
         ++words;
       }
@@ -55,8 +59,7 @@ std::string MaskMessage(absl::string_view text, int max_words) {
     }
     i = end;
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
+  while (out.size() > start && out.back() == ' ') out.pop_back();
 }
 
 void ClipAppend(std::vector<TimeRange>& out, TimeRange r, uint64_t end) {
@@ -80,22 +83,33 @@ uint32_t Names::Find(absl::string_view name) const {
   return it == ids_.end() ? kNone : it->second;
 }
 
-std::string LogTemplate(const Event& event) {
+void AppendLogTemplate(const Event& event, std::string& out) {
   if (const ErrorData* error = event.error()) {
-    if (!error->exception_type.empty()) return error->exception_type;
-    return MaskMessage(error->message, 12);
+    if (!error->exception_type.empty()) {
+      out += error->exception_type;
+    } else {
+      AppendMasked(error->message, 12, out);
+    }
+    return;
   }
   const LogData* log = event.log();
-  if (log == nullptr) return MaskMessage(event.name, 12);
+  if (log == nullptr) return AppendMasked(event.name, 12, out);
   if (log->code_line > 0) {
     absl::string_view where =
         log->logger.empty() ? log->code_file : log->logger;
-    return absl::StrCat(where, "#", log->code_line);
+    absl::StrAppend(&out, where, "#", log->code_line);
+  } else if (!log->logger.empty()) {
+    absl::StrAppend(&out, log->logger, ": ");
+    AppendMasked(log->body, 6, out);
+  } else {
+    AppendMasked(log->body, 12, out);
   }
-  if (!log->logger.empty()) {
-    return absl::StrCat(log->logger, ": ", MaskMessage(log->body, 6));
-  }
-  return MaskMessage(log->body, 12);
+}
+
+std::string LogTemplate(const Event& event) {
+  std::string out;
+  AppendLogTemplate(event, out);
+  return out;
 }
 
 std::vector<TimeRange> BaselineFor(const CausalityOptions& options,
@@ -126,6 +140,376 @@ std::vector<TimeRange> BaselineFor(const CausalityOptions& options,
   return merged;
 }
 
+namespace {
+
+// An entity observation, kept whole until the slices are merged: whether
+// it changed the entity depends on the observation before it, which may
+// have been read by another slice.
+struct EntityObservation {
+  size_t infra_slot;  // position among the slice's infra records
+  EventId id;
+  uint64_t time_ns = 0;
+  uint32_t service = kNone;
+  Phase phase = Phase::kBaseline;
+  EntityStateData state;
+};
+
+// A span or log waiting for the span it points to: linked after the merge,
+// as the span may be in a later slice (clock skew between services).
+struct PendingLink {
+  size_t index;  // into spans or logs
+  SpanKey key;
+};
+
+// Reads one time slice of the analysis into a partial snapshot with its
+// own name tables; slices are read in parallel and merged in time order.
+class SliceLoader {
+ public:
+  explicit SliceLoader(std::atomic<uint64_t>* examined, uint64_t max_events)
+      : examined_(examined), max_events_(max_events) {}
+
+  absl::Status Read(const Store& store, TimeRange range, Phase phase) {
+    EventFilter filter;
+    filter.from_ns = range.from_ns;
+    filter.to_ns = range.to_ns;
+    EventCursor cursor = store.Scan(filter);
+    uint64_t local = 0;
+    while (cursor.Next()) {
+      // The shared count is updated in batches: one atomic add per event
+      // would make the slices' threads contend on one cache line.
+      if (++local == 1024) {
+        TV_RETURN_IF_ERROR(Count(local));
+        local = 0;
+      }
+      Add(cursor.event(), phase);
+    }
+    TV_RETURN_IF_ERROR(Count(local));
+    return cursor.status();
+  }
+
+  Snapshot part;
+  std::vector<std::pair<SpanKey, int32_t>> span_keys;
+  std::vector<PendingLink> parent_links;  // spans to their parents
+  std::vector<PendingLink> log_links;     // logs to their spans
+  std::vector<EntityObservation> observations;
+
+ private:
+  absl::Status Count(uint64_t n) {
+    if (examined_->fetch_add(n, std::memory_order_relaxed) + n > max_events_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "causality: the window and its baseline hold more than ", max_events_,
+          " events; raise CausalityOptions::max_events or narrow the "
+          "window"));
+    }
+    return absl::OkStatus();
+  }
+
+  // "<service> <name>" interned in `names`, looked up per service by
+  // `name` alone so that the common case builds no string.
+  uint32_t InternPerService(
+      Names& names,
+      std::vector<absl::flat_hash_map<std::string, uint32_t>>& cache,
+      uint32_t service, absl::string_view service_name,
+      absl::string_view name) {
+    if (service >= cache.size()) cache.resize(service + 1);
+    auto& by_name = cache[service];
+    auto it = by_name.find(name);
+    if (it != by_name.end()) return it->second;
+    uint32_t id = names.Intern(absl::StrCat(service_name, " ", name));
+    by_name.emplace(std::string(name), id);
+    return id;
+  }
+
+  void Add(const Event& e, Phase phase);
+
+  std::atomic<uint64_t>* examined_;
+  uint64_t max_events_;
+  std::vector<absl::flat_hash_map<std::string, uint32_t>> op_cache_;
+  std::vector<absl::flat_hash_map<std::string, uint32_t>> template_cache_;
+  std::string template_buffer_;
+  std::string series_key_;
+};
+
+void SliceLoader::Add(const Event& e, Phase phase) {
+  Snapshot& snap = part;
+  const uint32_t service = snap.services.Intern(e.service.name);
+  switch (e.effective_type()) {
+    case EventType::kSpan: {
+      const SpanData* s = e.span();
+      SpanRec rec;
+      rec.id = e.id;
+      rec.time_ns = e.time_ns;
+      rec.duration_ns = s->duration_ns;
+      rec.service = service;
+      rec.op = InternPerService(snap.ops, op_cache_, service, e.service.name,
+                                e.name);
+      if (rec.op >= snap.op_service.size()) snap.op_service.push_back(service);
+      rec.phase = phase;
+      rec.error = s->status == SpanStatus::kError;
+      if (e.trace.has_trace()) {
+        const auto index = static_cast<int32_t>(snap.spans.size());
+        span_keys.emplace_back(KeyOf(e.trace.trace_id, e.trace.span_id), index);
+        if (e.trace.has_parent()) {
+          parent_links.push_back(
+              {snap.spans.size(),
+               KeyOf(e.trace.trace_id, e.trace.parent_span_id)});
+        }
+      }
+      snap.spans.push_back(rec);
+      break;
+    }
+    case EventType::kLog:
+    case EventType::kError: {
+      LogRec rec;
+      rec.id = e.id;
+      rec.time_ns = e.time_ns;
+      rec.service = service;
+      template_buffer_.clear();
+      AppendLogTemplate(e, template_buffer_);
+      rec.template_id =
+          InternPerService(snap.templates, template_cache_, service,
+                           e.service.name, template_buffer_);
+      rec.severity = e.severity;
+      rec.error_event = e.effective_type() == EventType::kError;
+      if (rec.error_event && rec.severity == Severity::kUnspecified) {
+        rec.severity = Severity::kError;
+      }
+      rec.phase = phase;
+      if (e.trace.has_trace()) {
+        log_links.push_back(
+            {snap.logs.size(), KeyOf(e.trace.trace_id, e.trace.span_id)});
+      }
+      snap.logs.push_back(rec);
+      break;
+    }
+    case EventType::kMetric: {
+      const MetricData* m = e.metric();
+      double value = m->value;
+      if (m->kind == MetricKind::kHistogram) {
+        if (m->count == 0) return;
+        value = m->sum / static_cast<double>(m->count);
+      }
+      series_key_.clear();
+      absl::StrAppend(&series_key_, e.service.name, "\x1f", e.service.instance,
+                      "\x1f", e.name);
+      auto it = snap.series_ids.find(series_key_);
+      if (it == snap.series_ids.end()) {
+        it =
+            snap.series_ids
+                .emplace(series_key_, static_cast<uint32_t>(snap.series.size()))
+                .first;
+        snap.series.push_back({service, e.name, m->unit, e.service.instance});
+      }
+      snap.metrics.push_back({e.id, e.time_ns, it->second, value, phase});
+      break;
+    }
+    case EventType::kEntityState: {
+      const auto* st = std::get_if<EntityStateData>(&e.payload);
+      observations.push_back(
+          {snap.infra.size(), e.id, e.time_ns, service, phase, *st});
+      break;
+    }
+    case EventType::kKubernetes: {
+      const KubernetesData* k = e.kubernetes();
+      InfraRec rec;
+      rec.id = e.id;
+      rec.time_ns = e.time_ns;
+      rec.service = service;
+      rec.type = EventType::kKubernetes;
+      rec.subject = k->pod.empty() ? k->object_kind : k->pod;
+      rec.what = k->reason.empty() ? k->message : k->reason;
+      rec.phase = phase;
+      rec.is_change = true;
+      rec.severe = e.severity >= Severity::kWarn ||
+                   k->reason.find("OOM") != std::string::npos ||
+                   k->reason.find("BackOff") != std::string::npos;
+      snap.infra.push_back(std::move(rec));
+      break;
+    }
+    case EventType::kKernel: {
+      const KernelData* k = e.kernel();
+      if (k->kind != KernelEventKind::kOomKill &&
+          k->kind != KernelEventKind::kFatalSignal &&
+          k->kind != KernelEventKind::kTcpRetransmit &&
+          k->kind != KernelEventKind::kSyscallFailure) {
+        return;
+      }
+      InfraRec rec;
+      rec.id = e.id;
+      rec.time_ns = e.time_ns;
+      rec.service = service;
+      rec.type = EventType::kKernel;
+      rec.subject = k->comm;
+      rec.what = k->kind == KernelEventKind::kOomKill       ? "oom_kill"
+                 : k->kind == KernelEventKind::kFatalSignal ? "fatal_signal"
+                 : k->kind == KernelEventKind::kTcpRetransmit
+                     ? "tcp_retransmit"
+                     : absl::StrCat("syscall_failure ", k->syscall);
+      rec.phase = phase;
+      rec.is_change = true;
+      rec.severe = k->kind == KernelEventKind::kOomKill ||
+                   k->kind == KernelEventKind::kFatalSignal;
+      snap.infra.push_back(std::move(rec));
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// An entity observation as an infrastructure record when it changed the
+// entity (or deleted it), given the entity's last observed fields.
+std::optional<InfraRec> EntityChange(
+    const EntityObservation& o,
+    absl::flat_hash_map<std::string, std::vector<EntityField>>& last_state) {
+  InfraRec rec;
+  rec.id = o.id;
+  rec.time_ns = o.time_ns;
+  rec.service = o.service;
+  rec.type = EventType::kEntityState;
+  rec.subject = o.state.entity;
+  rec.phase = o.phase;
+  auto [it, first] = last_state.try_emplace(o.state.entity, o.state.fields);
+  if (o.state.deleted) {
+    rec.is_change = true;
+    rec.what = "deleted";
+  } else if (!first) {
+    std::vector<std::string> changed;
+    for (const EntityField& f : o.state.fields) {
+      auto old = std::find_if(
+          it->second.begin(), it->second.end(),
+          [&](const EntityField& prev) { return prev.name == f.name; });
+      if (old == it->second.end()) {
+        changed.push_back(absl::StrCat(f.name, " = ", f.value));
+      } else if (old->value != f.value) {
+        changed.push_back(
+            absl::StrCat(f.name, " ", old->value, " -> ", f.value));
+      }
+    }
+    // Counters that move on every observation (pool usage) are changes
+    // too, but only configuration-like changes are "bad change" suspects;
+    // the caller tells them apart by field.
+    if (!changed.empty()) {
+      rec.is_change = true;
+      for (size_t i = 0; i < changed.size() && i < 4; ++i) {
+        if (i > 0) rec.what += ", ";
+        rec.what += changed[i];
+      }
+    }
+    it->second = o.state.fields;
+  }
+  if (!rec.is_change) return std::nullopt;
+  return rec;
+}
+
+struct Slice {
+  TimeRange range;
+  Phase phase;
+};
+
+// The periods to read, cut into about `parts` slices of equal length (the
+// event rate is taken as even: a slice is a unit of parallel work).
+std::vector<std::vector<Slice>> CutSlices(const std::vector<Slice>& periods,
+                                          size_t parts) {
+  uint64_t total = 0;
+  for (const Slice& p : periods) total += p.range.to_ns - p.range.from_ns;
+  const uint64_t per_part = std::max<uint64_t>(1, (total + parts - 1) / parts);
+  std::vector<std::vector<Slice>> out(1);
+  uint64_t room = per_part;
+  for (Slice p : periods) {
+    while (p.range.to_ns - p.range.from_ns > room && out.size() < parts) {
+      out.back().push_back(
+          {{p.range.from_ns, p.range.from_ns + room}, p.phase});
+      p.range.from_ns += room;
+      out.emplace_back();
+      room = per_part;
+    }
+    if (p.range.from_ns < p.range.to_ns) {
+      room -= std::min(room, p.range.to_ns - p.range.from_ns);
+      out.back().push_back(p);
+    }
+  }
+  return out;
+}
+
+// Appends `from`'s records to `to`, renumbering its names.
+void MergeInto(Snapshot& to, SliceLoader& from,
+               absl::flat_hash_map<SpanKey, int32_t>& span_index,
+               std::vector<PendingLink>& parent_links,
+               std::vector<PendingLink>& log_links,
+               std::vector<EntityObservation>& observations,
+               std::vector<size_t>& observation_slots) {
+  Snapshot& part = from.part;
+  auto remap = [](Names& global, const Names& local) {
+    std::vector<uint32_t> ids(local.size());
+    for (uint32_t i = 0; i < local.size(); ++i)
+      ids[i] = global.Intern(local[i]);
+    return ids;
+  };
+  const std::vector<uint32_t> services = remap(to.services, part.services);
+  const std::vector<uint32_t> ops = remap(to.ops, part.ops);
+  const std::vector<uint32_t> templates = remap(to.templates, part.templates);
+  for (uint32_t op = 0; op < part.ops.size(); ++op) {
+    if (ops[op] >= to.op_service.size()) {
+      to.op_service.push_back(services[part.op_service[op]]);
+    }
+  }
+  std::vector<uint32_t> series(part.series.size());
+  for (const auto& [key, local] : part.series_ids) {
+    auto [it, added] =
+        to.series_ids.try_emplace(key, static_cast<uint32_t>(to.series.size()));
+    if (added) {
+      SeriesInfo info = part.series[local];
+      info.service = services[info.service];
+      to.series.push_back(std::move(info));
+    }
+    series[local] = it->second;
+  }
+  auto service_of = [&](uint32_t s) {
+    return s == kNone ? kNone : services[s];
+  };
+
+  const size_t span_base = to.spans.size();
+  const size_t log_base = to.logs.size();
+  const size_t infra_base = to.infra.size();
+  for (SpanRec rec : part.spans) {
+    rec.service = service_of(rec.service);
+    rec.op = ops[rec.op];
+    to.spans.push_back(rec);
+  }
+  for (LogRec rec : part.logs) {
+    rec.service = service_of(rec.service);
+    rec.template_id = templates[rec.template_id];
+    to.logs.push_back(rec);
+  }
+  for (MetricRec rec : part.metrics) {
+    rec.series = series[rec.series];
+    to.metrics.push_back(rec);
+  }
+  for (InfraRec& rec : part.infra) {
+    rec.service = service_of(rec.service);
+    to.infra.push_back(std::move(rec));
+  }
+  for (const auto& [key, index] : from.span_keys) {
+    span_index[key] = static_cast<int32_t>(span_base) + index;
+  }
+  for (PendingLink link : from.parent_links) {
+    link.index += span_base;
+    parent_links.push_back(link);
+  }
+  for (PendingLink link : from.log_links) {
+    link.index += log_base;
+    log_links.push_back(link);
+  }
+  for (EntityObservation& o : from.observations) {
+    o.service = service_of(o.service);
+    observation_slots.push_back(infra_base + o.infra_slot);
+    observations.push_back(std::move(o));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
                                       const CausalityOptions& options,
                                       TimeRange window) {
@@ -136,204 +520,83 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
   Snapshot snap;
   snap.window = window;
   snap.baseline = BaselineFor(options, window);
+  std::vector<Slice> periods;
   for (const TimeRange& r : snap.baseline) {
     snap.baseline_ns += r.to_ns - r.from_ns;
+    periods.push_back({r, Phase::kBaseline});
   }
+  periods.push_back({window, Phase::kWindow});
+
+  // Decoding events is most of the work, and the store serves concurrent
+  // readers: the periods are read as parallel time slices, one per core.
+  const size_t parts =
+      options.read_threads != 0
+          ? options.read_threads
+          : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const std::vector<std::vector<Slice>> slices = CutSlices(periods, parts);
+  std::atomic<uint64_t> examined{0};
+  std::vector<std::unique_ptr<SliceLoader>> loaders;
+  std::vector<absl::Status> statuses(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    loaders.push_back(
+        std::make_unique<SliceLoader>(&examined, options.max_events));
+  }
+  auto read_slice = [&](size_t i) {
+    for (const Slice& s : slices[i]) {
+      statuses[i] = loaders[i]->Read(store, s.range, s.phase);
+      if (!statuses[i].ok()) return;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < slices.size(); ++i)
+    threads.emplace_back(read_slice, i);
+  read_slice(0);
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& st : statuses) TV_RETURN_IF_ERROR(st);
+  snap.events_examined = examined.load();
 
   absl::flat_hash_map<SpanKey, int32_t> span_index;
-  struct PendingLog {
-    size_t log;
-    SpanKey key;
-  };
-  std::vector<PendingLog> pending;
-  // Spans whose parent is linked after the scan: it may come later in time
-  // order (clock skew between services).
-  std::vector<PendingLog> pending_parents;
-  // The last observed state of each entity, to tell changes from repeats.
-  absl::flat_hash_map<std::string, std::vector<EntityField>> entity_state;
-
-  auto add_event = [&](const Event& e, Phase phase) {
-    uint32_t service = snap.services.Intern(e.service.name);
-    switch (e.effective_type()) {
-      case EventType::kSpan: {
-        const SpanData* s = e.span();
-        SpanRec rec;
-        rec.id = e.id;
-        rec.time_ns = e.time_ns;
-        rec.duration_ns = s->duration_ns;
-        rec.service = service;
-        rec.op = snap.ops.Intern(absl::StrCat(e.service.name, " ", e.name));
-        if (rec.op >= snap.op_service.size())
-          snap.op_service.push_back(service);
-        rec.phase = phase;
-        rec.error = s->status == SpanStatus::kError;
-        if (e.trace.has_trace()) {
-          span_index[KeyOf(e.trace.trace_id, e.trace.span_id)] =
-              static_cast<int32_t>(snap.spans.size());
-          if (e.trace.has_parent()) {
-            pending_parents.push_back(
-                {snap.spans.size(),
-                 KeyOf(e.trace.trace_id, e.trace.parent_span_id)});
-          }
-        }
-        snap.spans.push_back(rec);
-        break;
-      }
-      case EventType::kLog:
-      case EventType::kError: {
-        LogRec rec;
-        rec.id = e.id;
-        rec.time_ns = e.time_ns;
-        rec.service = service;
-        rec.template_id = snap.templates.Intern(
-            absl::StrCat(e.service.name, " ", LogTemplate(e)));
-        rec.severity = e.severity;
-        rec.error_event = e.effective_type() == EventType::kError;
-        if (rec.error_event && rec.severity == Severity::kUnspecified) {
-          rec.severity = Severity::kError;
-        }
-        rec.phase = phase;
-        if (e.trace.has_trace()) {
-          pending.push_back(
-              {snap.logs.size(), KeyOf(e.trace.trace_id, e.trace.span_id)});
-        }
-        snap.logs.push_back(rec);
-        break;
-      }
-      case EventType::kMetric: {
-        const MetricData* m = e.metric();
-        double value = m->value;
-        if (m->kind == MetricKind::kHistogram) {
-          if (m->count == 0) return;
-          value = m->sum / static_cast<double>(m->count);
-        }
-        std::string key = absl::StrCat(e.service.name, "\x1f",
-                                       e.service.instance, "\x1f", e.name);
-        auto [it, added] = snap.series_ids.try_emplace(
-            key, static_cast<uint32_t>(snap.series.size()));
-        if (added) {
-          snap.series.push_back({service, e.name, m->unit, e.service.instance});
-        }
-        snap.metrics.push_back({e.id, e.time_ns, it->second, value, phase});
-        break;
-      }
-      case EventType::kEntityState: {
-        const auto* st = std::get_if<EntityStateData>(&e.payload);
-        InfraRec rec;
-        rec.id = e.id;
-        rec.time_ns = e.time_ns;
-        rec.service = service;
-        rec.type = EventType::kEntityState;
-        rec.subject = st->entity;
-        rec.phase = phase;
-        auto [it, first] = entity_state.try_emplace(st->entity, st->fields);
-        if (st->deleted) {
-          rec.is_change = true;
-          rec.what = "deleted";
-        } else if (!first) {
-          std::vector<std::string> changed;
-          for (const EntityField& f : st->fields) {
-            auto old = std::find_if(
-                it->second.begin(), it->second.end(),
-                [&](const EntityField& o) { return o.name == f.name; });
-            if (old == it->second.end()) {
-              changed.push_back(absl::StrCat(f.name, " = ", f.value));
-            } else if (old->value != f.value) {
-              changed.push_back(
-                  absl::StrCat(f.name, " ", old->value, " -> ", f.value));
-            }
-          }
-          // Counters that move on every observation (pool usage) are
-          // changes too, but only configuration-like changes are "bad
-          // change" suspects; the caller tells them apart by field.
-          if (!changed.empty()) {
-            rec.is_change = true;
-            for (size_t i = 0; i < changed.size() && i < 4; ++i) {
-              if (i > 0) rec.what += ", ";
-              rec.what += changed[i];
-            }
-          }
-          it->second = st->fields;
-        }
-        if (rec.is_change) snap.infra.push_back(std::move(rec));
-        break;
-      }
-      case EventType::kKubernetes: {
-        const KubernetesData* k = e.kubernetes();
-        InfraRec rec;
-        rec.id = e.id;
-        rec.time_ns = e.time_ns;
-        rec.service = service;
-        rec.type = EventType::kKubernetes;
-        rec.subject = k->pod.empty() ? k->object_kind : k->pod;
-        rec.what = k->reason.empty() ? k->message : k->reason;
-        rec.phase = phase;
-        rec.is_change = true;
-        rec.severe = e.severity >= Severity::kWarn ||
-                     k->reason.find("OOM") != std::string::npos ||
-                     k->reason.find("BackOff") != std::string::npos;
-        snap.infra.push_back(std::move(rec));
-        break;
-      }
-      case EventType::kKernel: {
-        const KernelData* k = e.kernel();
-        if (k->kind != KernelEventKind::kOomKill &&
-            k->kind != KernelEventKind::kFatalSignal &&
-            k->kind != KernelEventKind::kTcpRetransmit &&
-            k->kind != KernelEventKind::kSyscallFailure) {
-          return;
-        }
-        InfraRec rec;
-        rec.id = e.id;
-        rec.time_ns = e.time_ns;
-        rec.service = service;
-        rec.type = EventType::kKernel;
-        rec.subject = k->comm;
-        rec.what = k->kind == KernelEventKind::kOomKill       ? "oom_kill"
-                   : k->kind == KernelEventKind::kFatalSignal ? "fatal_signal"
-                   : k->kind == KernelEventKind::kTcpRetransmit
-                       ? "tcp_retransmit"
-                       : absl::StrCat("syscall_failure ", k->syscall);
-        rec.phase = phase;
-        rec.is_change = true;
-        rec.severe = k->kind == KernelEventKind::kOomKill ||
-                     k->kind == KernelEventKind::kFatalSignal;
-        snap.infra.push_back(std::move(rec));
-        break;
-      }
-      default:
-        break;
-    }
-  };
-
-  auto scan = [&](TimeRange r, Phase phase) -> absl::Status {
-    EventFilter filter;
-    filter.from_ns = r.from_ns;
-    filter.to_ns = r.to_ns;
-    EventCursor cursor = store.Scan(filter);
-    while (cursor.Next()) {
-      if (++snap.events_examined > options.max_events) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "causality: the window and its baseline hold more than ",
-            options.max_events,
-            " events; raise CausalityOptions::max_events or narrow the "
-            "window"));
-      }
-      add_event(cursor.event(), phase);
-    }
-    return cursor.status();
-  };
-  for (const TimeRange& r : snap.baseline) {
-    TV_RETURN_IF_ERROR(scan(r, Phase::kBaseline));
+  std::vector<PendingLink> parent_links, log_links;
+  std::vector<EntityObservation> observations;
+  std::vector<size_t> observation_slots;  // where each would sit in infra
+  size_t spans = 0;
+  for (const auto& loader : loaders) spans += loader->span_keys.size();
+  span_index.reserve(spans);
+  for (const auto& loader : loaders) {
+    MergeInto(snap, *loader, span_index, parent_links, log_links, observations,
+              observation_slots);
   }
-  TV_RETURN_IF_ERROR(scan(window, Phase::kWindow));
+  loaders.clear();
+
+  // Entity changes, judged in time order against the previous observation.
+  absl::flat_hash_map<std::string, std::vector<EntityField>> last_state;
+  std::vector<std::pair<size_t, InfraRec>> changes;
+  for (size_t i = 0; i < observations.size(); ++i) {
+    if (auto rec = EntityChange(observations[i], last_state)) {
+      changes.emplace_back(observation_slots[i], std::move(*rec));
+    }
+  }
+  if (!changes.empty()) {
+    // Interleave them with the other infrastructure records in read order.
+    std::vector<InfraRec> infra;
+    infra.reserve(snap.infra.size() + changes.size());
+    size_t next = 0;
+    for (size_t slot = 0; slot <= snap.infra.size(); ++slot) {
+      while (next < changes.size() && changes[next].first == slot) {
+        infra.push_back(std::move(changes[next++].second));
+      }
+      if (slot < snap.infra.size())
+        infra.push_back(std::move(snap.infra[slot]));
+    }
+    snap.infra = std::move(infra);
+  }
 
   // Link spans to their parents (and sum the children's time), logs to
   // their spans.
-  for (const PendingLog& p : pending_parents) {
+  for (const PendingLink& p : parent_links) {
     auto it = span_index.find(p.key);
     if (it == span_index.end()) continue;
-    SpanRec& child = snap.spans[p.log];
+    SpanRec& child = snap.spans[p.index];
     SpanRec& parent = snap.spans[it->second];
     child.parent = it->second;
     parent.child_ns += child.duration_ns;
@@ -344,10 +607,10 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
                           : kSeveral;
     }
   }
-  for (const PendingLog& p : pending) {
+  for (const PendingLink& p : log_links) {
     auto it = span_index.find(p.key);
     if (it == span_index.end()) continue;
-    LogRec& log = snap.logs[p.log];
+    LogRec& log = snap.logs[p.index];
     log.span = it->second;
     log.op = snap.spans[it->second].op;
   }

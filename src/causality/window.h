@@ -148,6 +148,8 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
 // error, else the message with numbers, hex strings and quoted values
 // replaced by '*' (first 12 words).
 std::string LogTemplate(const Event& event);
+// The same, appended to `out` (no allocation once `out` has grown).
+void AppendLogTemplate(const Event& event, std::string& out);
 
 }  // namespace traversion::causality
 
