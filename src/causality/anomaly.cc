@@ -77,6 +77,7 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
 
   struct Counts {
     uint64_t base = 0, window = 0, window_own = 0;
+
     Severity severity = Severity::kUnspecified;
     Finding finding;
   };
@@ -97,6 +98,17 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
       if (c.finding.example_span < 0) c.finding.example_span = log.span;
     }
     c.finding.service = log.service;
+  }
+  // All logs of each operation per phase: when a template's share moves
+  // but the operation's total does not, the requests took another branch
+  // (a workload mix shift) rather than the code changing behaviour.
+  std::vector<uint64_t> op_logs[2];
+  op_logs[0].assign(snap.ops.size(), 0);
+  op_logs[1].assign(snap.ops.size(), 0);
+  for (const auto& [key, c] : counts) {
+    if (key.second == kNone) continue;
+    op_logs[0][key.second] += c.base;
+    op_logs[1][key.second] += c.window;
   }
   // Templates of the baseline whose operation ran in the window but which
   // did not show: the service is the template's.
@@ -122,6 +134,32 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
     double score = increase ? PoissonUpperScore(observed, expected)
                             : PoissonLowerScore(observed, expected);
     if (score < threshold) continue;
+    // Two weaker kinds of change, counted at half weight: a template that
+    // persists while its operation's total logs per call hold steady (a
+    // branch mix shift, which follows the workload), and error logs that
+    // fell (fewer errors is not a fault).
+    std::string weaker;
+    if (op != kNone && c.base > 0 && c.window > 0) {
+      const double total_expected =
+          (static_cast<double>(op_logs[0][op]) + 0.5) / n0 * n1;
+      const double total = static_cast<double>(op_logs[1][op]);
+      const double total_score = total > total_expected
+                                     ? PoissonUpperScore(total, total_expected)
+                                     : PoissonLowerScore(total, total_expected);
+      if (total_score < threshold) {
+        weaker =
+            "; the operation's logs per call did not change: a shift "
+            "in its mix, weighed half";
+      }
+    }
+    if (weaker.empty() && !increase && c.severity >= Severity::kError) {
+      weaker = "; fewer errors, weighed half";
+    }
+    const double p_exponent = score;  // what the description reports
+    if (!weaker.empty()) {
+      score *= 0.5;
+      if (score < threshold) continue;
+    }
     Finding f = std::move(c.finding);
     if (!increase) {
       // Its window examples are the occurrences that remain, not what went
@@ -149,15 +187,17 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
           "the baseline (%s; p ~ 1e-%.0f)",
           f.subject, where, static_cast<int>(observed), static_cast<int>(n1),
           static_cast<int>(c.base), static_cast<int>(n0),
-          increase ? "appeared or grew" : "disappeared or fell", score);
+          increase ? "appeared or grew" : "disappeared or fell", p_exponent);
     } else {
       f.baseline = static_cast<double>(c.base) / base_s;
       f.observed = observed / window_s;
       f.description = absl::StrFormat(
           "log '%s': %d times in the window (%.0f s), %.1f expected from the "
           "baseline rate (p ~ 1e-%.0f)",
-          f.subject, static_cast<int>(observed), window_s, expected, score);
+          f.subject, static_cast<int>(observed), window_s, expected,
+          p_exponent);
     }
+    f.description += weaker;
     if (c.severity >= Severity::kError) f.description += " [error level]";
     out.push_back(std::move(f));
   }
