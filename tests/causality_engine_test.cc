@@ -189,6 +189,43 @@ TEST(CausalityEngineTest, NamesTheFailingServiceNotTheRelays) {
   EXPECT_TRUE(new_log);
 }
 
+// A young store, with nothing recorded before the window (the demo's ten
+// minutes): the window's quiet part, before its errors rose, becomes the
+// baseline, and the answer is the one a real baseline gives.
+TEST(CausalityEngineTest, YoungStoreTakesTheQuietPartOfTheWindowAsBaseline) {
+  Incident incident;
+  CausalityEngine engine;  // default baseline: the 30 min before, empty here
+  auto report = engine.FindRootCause(incident.store(), kT0, kEnd);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->baseline.size(), 1u);
+  EXPECT_EQ(report->baseline[0].from_ns, kT0);
+  // Requests fail from kIncident on: the error rate rises there.
+  EXPECT_GE(report->baseline[0].to_ns, kIncident);
+  EXPECT_LE(report->baseline[0].to_ns, kIncident + 5 * kSec);
+  EXPECT_EQ(report->from_ns, report->baseline[0].to_ns);
+  ASSERT_FALSE(report->candidates.empty());
+  EXPECT_EQ(report->candidates[0].name, "config/payments");
+}
+
+// The config is observed every 30 s; a window that starts after its last
+// observation before the change still sees the change: the state before
+// the first observation read comes from the store's entity history.
+TEST(CausalityEngineTest, ChangeJudgedAgainstTheStateBeforeTheWindow) {
+  Incident incident;
+  CausalityOptions options;
+  options.baseline.push_back({kT0 + 2 * kSec, kT0 + 25 * kSec});
+  CausalityEngine engine(options);
+  auto report =
+      engine.FindRootCause(incident.store(), kIncident - 5 * kSec, kEnd);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_FALSE(report->candidates.empty());
+  EXPECT_EQ(report->candidates[0].name, "config/payments");
+  ASSERT_FALSE(report->candidates[0].evidence.empty());
+  EXPECT_NE(report->candidates[0].evidence[0].find("40 -> 4"),
+            std::string::npos)
+      << report->candidates[0].evidence[0];
+}
+
 TEST(CausalityEngineTest, DetectsCascadeAndBadChange) {
   Incident incident;
   CausalityEngine engine = EngineWithBaseline();

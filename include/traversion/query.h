@@ -105,11 +105,13 @@ struct QueryOptions {
   absl::flat_hash_map<std::string, std::string> parameters;
 
   // How TRAVERSE ... FOLLOWING causality, ROOT CAUSE OF and named patterns
-  // are answered. nullptr: the built-in provider, which follows trace
-  // parent/child links only.
+  // are answered. nullptr: the causality engine, DefaultCausalityEngine()
+  // (docs/design/causality.md); BuiltinCausalityProvider() is the simpler
+  // trace-links-only heuristic.
   const CausalityProvider* causality = nullptr;
-  // How PREDICT forecasts. nullptr: the built-in forecaster (documented in
-  // docs/timeql.md).
+  // How PREDICT forecasts. nullptr: the causality engine's Theil-Sen
+  // forecaster (documented in docs/timeql.md); BuiltinForecaster() is the
+  // least-squares line.
   const Forecaster* forecaster = nullptr;
 };
 

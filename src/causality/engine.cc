@@ -3,6 +3,8 @@
 // and returns; nothing is cached, so the engine is stateless and
 // thread-safe.
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -105,6 +107,65 @@ std::vector<uint32_t> TraceServices(const Store& store, const Snapshot& snap,
   return boost;
 }
 
+// Whether any span or log was read from the baseline periods.
+bool HasBaselineData(const Snapshot& snap) {
+  for (const causality::SpanRec& s : snap.spans) {
+    if (s.phase == causality::Phase::kBaseline) return true;
+  }
+  for (const causality::LogRec& l : snap.logs) {
+    if (l.phase == causality::Phase::kBaseline) return true;
+  }
+  return false;
+}
+
+// The healthy part of a window taken as its baseline must be at least
+// this long for any statistic to mean something.
+constexpr uint64_t kMinOnsetBaselineNs = uint64_t{60} * 1'000'000'000;
+
+// When the window's errors began: the instant that best splits them into
+// a quiet and a busier Poisson rate (maximum likelihood over 1 s steps; a
+// lone early error does not move it), with at least kMinOnsetBaselineNs
+// before it. nullopt when no split raises the rate convincingly (a
+// likelihood ratio under e^10).
+std::optional<uint64_t> ErrorOnset(const Snapshot& snap) {
+  constexpr uint64_t kStepNs = 1'000'000'000;
+  const uint64_t from = snap.window.from_ns;
+  const size_t steps = static_cast<size_t>(snap.window_ns() / kStepNs) + 1;
+  std::vector<double> errors(steps + 1, 0);  // prefix sums per step
+  auto count = [&](uint64_t t) {
+    if (t >= from) errors[1 + (t - from) / kStepNs] += 1;
+  };
+  for (const causality::LogRec& l : snap.logs) {
+    if (l.phase == causality::Phase::kWindow &&
+        l.severity >= Severity::kError) {
+      count(l.time_ns);
+    }
+  }
+  for (const causality::SpanRec& s : snap.spans) {
+    if (s.phase == causality::Phase::kWindow && s.error) count(s.time_ns);
+  }
+  for (size_t i = 1; i <= steps; ++i) errors[i] += errors[i - 1];
+  auto loglik = [](double k, double d) {
+    return k > 0 ? k * std::log(k / d) - k : 0.0;
+  };
+  const double total = errors[steps];
+  const double whole = loglik(total, static_cast<double>(steps));
+  std::optional<uint64_t> best;
+  double best_ratio = 10;
+  for (size_t i = kMinOnsetBaselineNs / kStepNs; i < steps; ++i) {
+    const double left = errors[i], right = total - errors[i];
+    const double left_d = static_cast<double>(i);
+    const double right_d = static_cast<double>(steps - i);
+    if (right / right_d <= left / left_d) continue;  // errors must rise
+    const double ratio = loglik(left, left_d) + loglik(right, right_d) - whole;
+    if (ratio > best_ratio) {
+      best_ratio = ratio;
+      best = from + i * kStepNs;
+    }
+  }
+  return best;
+}
+
 // Root cause of the request's event (its `lookback_ns`, with its own trace's
 // services raised) or of its window; the trace fallback when nothing
 // departs from a baseline. An event is appended to every chain: it is the
@@ -119,6 +180,16 @@ absl::StatusOr<RootCauseReport> Explain(const Store& store,
                         : TimeRange{request.from_ns, request.to_ns};
   TV_ASSIGN_OR_RETURN(Snapshot snap,
                       causality::LoadSnapshot(store, options, window));
+  if (options.baseline.empty() && !HasBaselineData(snap)) {
+    // Nothing was recorded before the window (a young store): the window's
+    // own healthy part, before its errors rose, becomes the baseline.
+    if (std::optional<uint64_t> onset = ErrorOnset(snap); onset.has_value()) {
+      CausalityOptions split = options;
+      split.baseline = {{window.from_ns, *onset}};
+      TV_ASSIGN_OR_RETURN(
+          snap, causality::LoadSnapshot(store, split, {*onset, window.to_ns}));
+    }
+  }
   std::vector<uint32_t> boost;
   if (event.has_value()) boost = TraceServices(store, snap, *event);
   RootCauseReport report = Analyse(snap, options, boost, 10);

@@ -92,11 +92,11 @@ CallGraph BuildCallGraph(const Snapshot& snap, Phase phase) {
 
 std::vector<const InfraRec*> DiscreteChanges(const Snapshot& snap,
                                              const CausalityOptions& options) {
-  absl::flat_hash_map<std::string, int> baseline_changes;
+  absl::flat_hash_map<std::string, int> baseline_changes, all_changes;
   for (const InfraRec& r : snap.infra) {
-    if (r.type == EventType::kEntityState && r.phase == Phase::kBaseline) {
-      ++baseline_changes[r.subject];
-    }
+    if (r.type != EventType::kEntityState) continue;
+    ++all_changes[r.subject];
+    if (r.phase == Phase::kBaseline) ++baseline_changes[r.subject];
   }
   std::vector<const InfraRec*> out;
   uint64_t from = snap.window.from_ns > options.dataflow_window_ns
@@ -104,6 +104,9 @@ std::vector<const InfraRec*> DiscreteChanges(const Snapshot& snap,
                       : 0;
   for (const InfraRec& r : snap.infra) {
     if (r.type != EventType::kEntityState || r.time_ns < from) continue;
+    // An entity that changes again and again (a pool's usage counters) is
+    // a gauge, not a discrete change; a change and its revert are two.
+    if (all_changes[r.subject] > 2) continue;
     if (baseline_changes[r.subject] > 0 && r.phase == Phase::kWindow) continue;
     if (r.phase == Phase::kBaseline && baseline_changes[r.subject] > 1)
       continue;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "util/status_macros.h"
 
@@ -568,8 +569,21 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
   }
   loaders.clear();
 
-  // Entity changes, judged in time order against the previous observation.
+  // Entity changes, judged in time order against the previous observation;
+  // the one before an entity's first observation here comes from the
+  // store's entity history (it may lie before everything read).
   absl::flat_hash_map<std::string, std::vector<EntityField>> last_state;
+  // An entity first seen here is its own reference (its creation is not a
+  // change).
+  absl::flat_hash_set<absl::string_view> looked_up;
+  for (const EntityObservation& o : observations) {
+    if (!looked_up.insert(o.state.entity).second || o.time_ns == 0) continue;
+    TV_ASSIGN_OR_RETURN(std::optional<EntityRevision> before,
+                        store.EntityAsOf(o.state.entity, o.time_ns - 1));
+    if (before.has_value()) {
+      last_state.emplace(o.state.entity, std::move(before->fields));
+    }
+  }
   std::vector<std::pair<size_t, InfraRec>> changes;
   for (size_t i = 0; i < observations.size(); ++i) {
     if (auto rec = EntityChange(observations[i], last_state)) {
