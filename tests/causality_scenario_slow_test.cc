@@ -41,6 +41,7 @@ struct Outcome {
   std::string top;
   bool pattern_found = false;
   std::string patterns;
+  bool names_red_herring = false;  // the top candidate names one as cause
 };
 
 Outcome Analyse(const Case& c) {
@@ -74,7 +75,14 @@ Outcome Analyse(const Case& c) {
   if (!report.ok()) return out;
   for (size_t i = 0; i < report->candidates.size(); ++i) {
     const RootCause& candidate = report->candidates[i];
-    if (i == 0) out.top = absl::StrCat(candidate.kind, " ", candidate.name);
+    if (i == 0) {
+      out.top = absl::StrCat(candidate.kind, " ", candidate.name);
+      out.names_red_herring =
+          candidate.kind == "entity" &&
+          std::find(truth.red_herring_entities.begin(),
+                    truth.red_herring_entities.end(),
+                    candidate.name) != truth.red_herring_entities.end();
+    }
     const bool names_it = candidate.service == truth.root_cause_service ||
                           candidate.name == truth.root_cause_service;
     if (names_it && out.rank == 0) out.rank = static_cast<int>(i) + 1;
@@ -107,10 +115,10 @@ std::vector<Case> AllCases() {
 
 // 42 incidents: 7 faults x 2 topologies x 3 seeds. Thresholds, not every
 // case: the red herrings are there to fool an analysis now and then (a
-// harmless config change close before an OOM cascade does, today). The
+// harmless change close before the fault on the same service does). The
 // table of every case is printed, and shown again on failure.
 TEST(CausalityScenarioTest, RootCauseAccuracyOnEveryFault) {
-  int top1 = 0, top3 = 0, patterns = 0, total = 0;
+  int top1 = 0, top3 = 0, patterns = 0, red_herrings = 0, total = 0;
   std::string table;
   for (const Case& c : AllCases()) {
     const Outcome out = Analyse(c);
@@ -118,19 +126,28 @@ TEST(CausalityScenarioTest, RootCauseAccuracyOnEveryFault) {
     top1 += out.rank == 1;
     top3 += out.rank >= 1 && out.rank <= 3;
     patterns += out.pattern_found;
+    red_herrings += out.names_red_herring;
     absl::StrAppendFormat(
         &table,
-        "%-18s %-8s seed %d: rank %d (top: %s)%s; patterns: "
+        "%-18s %-8s seed %d: rank %d (top: %s)%s%s; patterns: "
         "%s\n",
         FaultKindName(c.fault), TopologyKindName(c.topology), c.seed, out.rank,
-        out.top, out.pattern_found ? "" : " PATTERN MISSED", out.patterns);
+        out.top, out.names_red_herring ? " NAMES A RED HERRING" : "",
+        out.pattern_found ? "" : " PATTERN MISSED", out.patterns);
   }
-  absl::StrAppendFormat(&table, "AC@1 %d/%d, AC@3 %d/%d, pattern %d/%d\n", top1,
-                        total, top3, total, patterns, total);
+  absl::StrAppendFormat(&table,
+                        "AC@1 %d/%d, AC@3 %d/%d, pattern %d/%d, red herring "
+                        "named first %d/%d\n",
+                        top1, total, top3, total, patterns, total, red_herrings,
+                        total);
   std::fputs(table.c_str(), stdout);
-  EXPECT_GE(top1, total * 85 / 100) << table;
+  EXPECT_GE(top1, total * 95 / 100) << table;
   EXPECT_GE(top3, total * 95 / 100) << table;
   EXPECT_GE(patterns, total * 75 / 100) << table;
+  // The right service with a harmless change as its explanation misleads:
+  // rare, but it happens (a cache node removed 86 s before an OOM cascade
+  // on the same service).
+  EXPECT_LE(red_herrings, total * 10 / 100) << table;
 }
 
 // The incident of `traversion demo`: the engine must name payments-service
@@ -139,6 +156,9 @@ TEST(CausalityScenarioTest, TheDemoIncidentIsExplained) {
   const Outcome out =
       Analyse({FaultKind::kPoolExhaustion, TopologyKind::kShop, 1});
   EXPECT_EQ(out.rank, 1) << out.top;
+  // Not just the service: the change that started it (the pool shrunk by
+  // a config change), though one slow pool acquisition came before it.
+  EXPECT_EQ(out.top, "entity config/payments-service");
   EXPECT_TRUE(out.pattern_found) << out.patterns;
 }
 

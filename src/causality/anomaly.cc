@@ -35,12 +35,65 @@ void AddExample(Finding& f, const EventId& id, uint64_t time_ns) {
   if (f.examples.size() < kMaxExamples) f.examples.push_back(id);
 }
 
-// Spans with an erroring span on another service somewhere below them:
-// their own errors and error logs are reactions to it.
-std::vector<char> RemoteErrorBelow(const Snapshot& snap) {
+// Per operation, the other service it calls in at least half of its
+// baseline calls, when that service went down in the window: its spans
+// significantly fewer than the baseline rate predicts, or a crash (an OOM
+// kill, a fatal signal, a pod killed or backing off). A failed call of the
+// operation with no span of that callee below then went unanswered. kNone
+// otherwise: a callee still up is not blamed for a caller that failed
+// before calling it.
+std::vector<uint32_t> UsualCallees(const Snapshot& snap, double threshold) {
+  std::vector<uint64_t> calls(snap.ops.size(), 0);
+  std::vector<uint64_t> spans[2];
+  spans[0].assign(snap.services.size(), 0);
+  spans[1].assign(snap.services.size(), 0);
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, uint64_t> to;
+  for (const SpanRec& s : snap.spans) {
+    ++spans[static_cast<int>(s.phase)][s.service];
+    if (s.phase != Phase::kBaseline) continue;
+    ++calls[s.op];
+    if (s.remote_child && s.callee != kSeveral) ++to[{s.op, s.callee}];
+  }
+  std::vector<char> crashed(snap.services.size(), 0);
+  for (const InfraRec& r : snap.infra) {
+    if (r.phase == Phase::kWindow && r.severe && r.service != kNone) {
+      crashed[r.service] = 1;
+    }
+  }
+  const double base_s = static_cast<double>(snap.baseline_ns) / 1e9;
+  const double window_s = static_cast<double>(snap.window_ns()) / 1e9;
+  auto down = [&](uint32_t svc) {
+    if (crashed[svc]) return true;
+    if (base_s <= 0 || spans[0][svc] == 0) return false;
+    const double expected =
+        static_cast<double>(spans[0][svc]) / base_s * window_s;
+    return PoissonLowerScore(static_cast<double>(spans[1][svc]), expected) >=
+           threshold;
+  };
+  std::vector<uint32_t> usual(snap.ops.size(), kNone);
+  for (const auto& [key, n] : to) {
+    if (2 * n >= calls[key.first] && down(key.second)) {
+      usual[key.first] = key.second;
+    }
+  }
+  return usual;
+}
+
+// A span in error that recorded no call to the service its operation
+// usually calls, that service being down: it did not answer.
+bool Unanswered(const SpanRec& s, const std::vector<uint32_t>& usual_callee) {
+  return s.error && !s.remote_child && usual_callee[s.op] != kNone;
+}
+
+// Spans with an erroring span on another service somewhere below them, or
+// whose usual callee did not answer: their own errors and error logs are
+// reactions to it.
+std::vector<char> RemoteErrorBelow(const Snapshot& snap,
+                                   const std::vector<uint32_t>& usual_callee) {
   std::vector<char> mark(snap.spans.size(), 0);
   for (size_t i = 0; i < snap.spans.size(); ++i) {
     if (!snap.spans[i].error) continue;
+    if (Unanswered(snap.spans[i], usual_callee)) mark[i] = 1;
     int32_t child = static_cast<int32_t>(i);
     int32_t p = snap.spans[i].parent;
     for (int steps = 0; p >= 0 && steps < 256; ++steps) {
@@ -289,6 +342,7 @@ void Slowness(const Snapshot& snap, std::vector<Finding>& out,
 }
 
 void Errors(const Snapshot& snap, const std::vector<char>& reactive,
+            const std::vector<uint32_t>& usual_callee,
             std::vector<Finding>& out, double threshold) {
   size_t n = snap.services.size();
   std::vector<uint64_t> spans[2], errors[2], error_logs[2];
@@ -298,10 +352,32 @@ void Errors(const Snapshot& snap, const std::vector<char>& reactive,
     error_logs[p].assign(n, 0);
   }
   std::vector<Finding> found(n);
+  // Per callee and phase: calls of operations that usually reach it, and
+  // those that failed with no span of it.
+  std::vector<uint64_t> reaching[2], unanswered[2];
+  for (int p = 0; p < 2; ++p) {
+    reaching[p].assign(n, 0);
+    unanswered[p].assign(n, 0);
+  }
+  std::vector<Finding> unanswered_found(n);
   for (size_t i = 0; i < snap.spans.size(); ++i) {
     const SpanRec& s = snap.spans[i];
     int p = static_cast<int>(s.phase);
     ++spans[p][s.service];
+    const uint32_t callee = usual_callee[s.op];
+    if (callee != kNone) {
+      ++reaching[p][callee];
+      if (Unanswered(s, usual_callee)) {
+        ++unanswered[p][callee];
+        if (s.phase == Phase::kWindow) {
+          AddExample(unanswered_found[callee], s.id, s.time_ns);
+          if (unanswered_found[callee].example_span < 0) {
+            unanswered_found[callee].example_span = static_cast<int32_t>(i);
+          }
+        }
+        continue;
+      }
+    }
     // Own errors only: a span whose callee failed below it is reacting.
     if (s.error && !reactive[i]) {
       ++errors[p][s.service];
@@ -369,6 +445,29 @@ void Errors(const Snapshot& snap, const std::vector<char>& reactive,
           "from the baseline (p ~ 1e-%.0f)",
           error_logs[1][svc], expected_logs, score);
     }
+    out.push_back(std::move(f));
+  }
+  for (uint32_t svc = 0; svc < n; ++svc) {
+    if (unanswered[1][svc] == 0) continue;
+    const double p0 = (static_cast<double>(unanswered[0][svc]) + 0.5) /
+                      (static_cast<double>(reaching[0][svc]) + 1);
+    const double score =
+        BinomialUpperScore(unanswered[1][svc], reaching[1][svc], p0);
+    if (score < threshold) continue;
+    Finding f = std::move(unanswered_found[svc]);
+    f.service = svc;
+    f.signal = Signal::kErrorRate;
+    f.subject = "unanswered calls";
+    f.score = score;
+    f.baseline = p0;
+    f.observed = static_cast<double>(unanswered[1][svc]) /
+                 static_cast<double>(reaching[1][svc]);
+    f.description = absl::StrFormat(
+        "%d of %d calls to it failed with no span of it recorded while it "
+        "was down: it did not answer (%.1f%%; %.1f%% in the baseline; p ~ "
+        "1e-%.0f)",
+        unanswered[1][svc], reaching[1][svc], 100 * f.observed, 100 * p0,
+        score);
     out.push_back(std::move(f));
   }
 }
@@ -468,11 +567,12 @@ const char* SignalName(Signal signal) {
 std::vector<Finding> FindAnomalies(const Snapshot& snap,
                                    const CausalityOptions& options) {
   std::vector<Finding> out;
-  std::vector<char> reactive = RemoteErrorBelow(snap);
-  double t = options.anomaly_threshold;
+  const double t = options.anomaly_threshold;
+  const std::vector<uint32_t> usual_callee = UsualCallees(snap, t);
+  std::vector<char> reactive = RemoteErrorBelow(snap, usual_callee);
   LogPatterns(snap, reactive, out, t);
   Slowness(snap, out, t);
-  Errors(snap, reactive, out, t);
+  Errors(snap, reactive, usual_callee, out, t);
   Metrics(snap, out, t);
   Kernel(snap, out);
   std::stable_sort(

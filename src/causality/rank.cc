@@ -126,7 +126,11 @@ std::vector<RootCause> RankRootCauses(const Snapshot& snap,
     Candidate& c = by_service[f.service];
     c.service = f.service;
     c.findings.push_back(&f);  // findings come strongest first
-    if (f.first_ns != 0 && (c.onset_ns == 0 || f.first_ns < c.onset_ns)) {
+    // The onset is that of the signals that make the candidate (at least
+    // half the strongest's score): one early slow span among thousands,
+    // a weak signal, must not date the trouble before its cause.
+    if (f.first_ns != 0 && f.score >= 0.5 * c.findings[0]->score &&
+        (c.onset_ns == 0 || f.first_ns < c.onset_ns)) {
       c.onset_ns = f.first_ns;
     }
   }
