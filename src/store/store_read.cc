@@ -17,9 +17,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "event/proto_convert.h"
+#include "event/wire_decoder.h"
 #include "store/store_impl.h"
-#include "traversion/v1/event.pb.h"
 #include "util/status_macros.h"
 
 namespace traversion {
@@ -38,13 +37,16 @@ absl::Status Store::Impl::DecodeEvent(const MDB_val& key, const MDB_val& value,
       store::Bytes(value)[0] != store::kEventRecordFormat) {
     return absl::DataLossError("malformed event record in the store");
   }
-  thread_local v1::Event proto;
-  if (!proto.ParseFromArray(
-          store::Bytes(value) + store::kEventHeaderSize,
-          static_cast<int>(value.mv_size - store::kEventHeaderSize))) {
-    return absl::DataLossError("undecodable event record in the store");
+  // The record holds the event without its id and time (the key has both).
+  const absl::Status status = internal::DecodeEventWire(
+      absl::string_view(reinterpret_cast<const char*>(store::Bytes(value)) +
+                            store::kEventHeaderSize,
+                        value.mv_size - store::kEventHeaderSize),
+      out);
+  if (!status.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "undecodable event record in the store: ", status.message()));
   }
-  TV_RETURN_IF_ERROR(internal::EventFromProto(proto, out));
   out->id = EventId::FromBytes(store::Bytes(key));
   out->time_ns = out->id.time_ns;
   return absl::OkStatus();
