@@ -7,7 +7,9 @@
 // field-number order, with the presence rules of EventToProto (see
 // proto_convert.h), so the output is byte-identical to
 // EventToProto(e) followed by SerializeToString — which a test checks for
-// every layer. Decoding still goes through the generated code.
+// every layer. Its counterpart on the read path is wire_decoder.h (the
+// store decodes records with it; EventFromBinary still goes through the
+// generated code).
 //
 // Thread safety: reentrant.
 #ifndef TRAVERSION_EVENT_WIRE_ENCODER_H_
