@@ -124,6 +124,34 @@ TEST(StoreTest, WriteThenReadBackEveryLayer) {
   EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
 }
 
+// EventFilter::skip_details: the details are empty, the rest intact; an
+// entity condition, checked on entity_refs, still finds its events.
+TEST(StoreTest, ScanCanSkipDetails) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.path());
+  Event span = MakeSpan("orders", kT0 + 1, 1, 1);
+  span.attributes.push_back({"http.route", std::string("/orders/:id")});
+  span.entity_refs.push_back("order/42");
+  span.service.host = "node-1";
+  ASSERT_TRUE(store->Write({span}).ok());
+  EventFilter filter;
+  filter.skip_details = true;
+  std::vector<Event> lean = Collect(*store, filter);
+  ASSERT_EQ(lean.size(), 1u);
+  EXPECT_TRUE(lean[0].attributes.empty());
+  EXPECT_TRUE(lean[0].entity_refs.empty());
+  EXPECT_TRUE(lean[0].service.host.empty());
+  EXPECT_EQ(lean[0].service.name, "orders");
+  EXPECT_EQ(lean[0].name, span.name);
+  EXPECT_EQ(lean[0].trace.span_id, span.trace.span_id);
+  ASSERT_NE(lean[0].span(), nullptr);
+  EXPECT_EQ(lean[0].span()->duration_ns, span.span()->duration_ns);
+  filter.entity = "order/42";
+  std::vector<Event> by_entity = Collect(*store, filter);
+  ASSERT_EQ(by_entity.size(), 1u);
+  EXPECT_EQ(by_entity[0].entity_refs, span.entity_refs);
+}
+
 TEST(StoreTest, ReopenKeepsEverything) {
   ScratchDir dir;
   std::vector<EventId> ids;

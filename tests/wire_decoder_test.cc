@@ -349,6 +349,34 @@ TEST(WireDecoderTest, DecodesWhatTheEncoderWritesForEveryLayer) {
   }
 }
 
+// skip_details: the same event with its details left empty, decoded into
+// an Event that held them before.
+TEST(WireDecoderTest, SkipDetailsLeavesOnlyTheDetailsOut) {
+  internal::WireDecodeOptions options;
+  options.skip_details = true;
+  for (const Event& e : AllEvents()) {
+    SCOPED_TRACE(Describe(e));
+    Event expected = e;
+    expected.source.clear();
+    expected.semantic = Semantic{};
+    expected.impact = Impact{};
+    expected.attributes.clear();
+    expected.entity_refs.clear();
+    expected.service.host.clear();
+    expected.service.version.clear();
+    expected.service.namespace_.clear();
+    expected.service.environment.clear();
+    Event decoded = FullEvent(1);
+    ASSERT_TRUE(internal::DecodeEventWire(Encode(e), &decoded, options).ok());
+    EXPECT_TRUE(decoded == expected) << Describe(decoded);
+  }
+  // Framing is still checked where a detail is cut short.
+  std::string bytes = Encode(FullEvent(1));
+  bytes.resize(bytes.size() / 3);
+  Event decoded;
+  EXPECT_FALSE(internal::DecodeEventWire(bytes, &decoded, options).ok());
+}
+
 TEST(WireDecoderTest, RecordsWithoutIdAndTimeDecodeToAnEmptyIdAndTimeZero) {
   for (const Event& e : AllEvents()) {
     Event decoded;

@@ -173,6 +173,7 @@ class SliceLoader {
     EventFilter filter;
     filter.from_ns = range.from_ns;
     filter.to_ns = range.to_ns;
+    filter.skip_details = true;  // attributes and the like are not used
     EventCursor cursor = store.Scan(filter);
     uint64_t local = 0;
     while (cursor.Next()) {
@@ -188,8 +189,14 @@ class SliceLoader {
     return cursor.status();
   }
 
+  // Links spans to parents and logs to spans found in this slice; what
+  // is left in parent_links and log_links points to other slices.
+  void LinkLocally();
+
   Snapshot part;
-  std::vector<std::pair<SpanKey, int32_t>> span_keys;
+  // The slice's spans by key; links are resolved within the slice by
+  // LinkLocally (in the slice's thread), the rest after the merge.
+  absl::flat_hash_map<SpanKey, int32_t> span_index;
   std::vector<PendingLink> parent_links;  // spans to their parents
   std::vector<PendingLink> log_links;     // logs to their spans
   std::vector<EntityObservation> observations;
@@ -231,6 +238,50 @@ class SliceLoader {
   std::string series_key_;
 };
 
+// Records that `child` is a child span of `parent` (indices into spans).
+void LinkSpan(std::vector<SpanRec>& spans, size_t child_index,
+              int32_t parent_index) {
+  SpanRec& child = spans[child_index];
+  SpanRec& parent = spans[parent_index];
+  child.parent = parent_index;
+  parent.child_ns += child.duration_ns;
+  if (parent.service != child.service) {
+    parent.remote_child = true;
+    parent.callee = parent.callee == kNone || parent.callee == child.service
+                        ? child.service
+                        : kSeveral;
+  }
+}
+
+void LinkLog(Snapshot& snap, size_t log_index, int32_t span_index) {
+  LogRec& log = snap.logs[log_index];
+  log.span = span_index;
+  log.op = snap.spans[span_index].op;
+}
+
+void SliceLoader::LinkLocally() {
+  size_t kept = 0;
+  for (const PendingLink& p : parent_links) {
+    auto it = span_index.find(p.key);
+    if (it == span_index.end()) {
+      parent_links[kept++] = p;
+    } else {
+      LinkSpan(part.spans, p.index, it->second);
+    }
+  }
+  parent_links.resize(kept);
+  kept = 0;
+  for (const PendingLink& p : log_links) {
+    auto it = span_index.find(p.key);
+    if (it == span_index.end()) {
+      log_links[kept++] = p;
+    } else {
+      LinkLog(part, p.index, it->second);
+    }
+  }
+  log_links.resize(kept);
+}
+
 void SliceLoader::Add(const Event& e, Phase phase) {
   Snapshot& snap = part;
   const uint32_t service = snap.services.Intern(e.service.name);
@@ -249,7 +300,7 @@ void SliceLoader::Add(const Event& e, Phase phase) {
       rec.error = s->status == SpanStatus::kError;
       if (e.trace.has_trace()) {
         const auto index = static_cast<int32_t>(snap.spans.size());
-        span_keys.emplace_back(KeyOf(e.trace.trace_id, e.trace.span_id), index);
+        span_index[KeyOf(e.trace.trace_id, e.trace.span_id)] = index;
         if (e.trace.has_parent()) {
           parent_links.push_back(
               {snap.spans.size(),
@@ -434,13 +485,36 @@ std::vector<std::vector<Slice>> CutSlices(const std::vector<Slice>& periods,
 }
 
 // Appends `from`'s records to `to`, renumbering its names.
-void MergeInto(Snapshot& to, SliceLoader& from,
-               absl::flat_hash_map<SpanKey, int32_t>& span_index,
+void MergeInto(Snapshot& to, SliceLoader& from, size_t& span_base,
                std::vector<PendingLink>& parent_links,
                std::vector<PendingLink>& log_links,
                std::vector<EntityObservation>& observations,
                std::vector<size_t>& observation_slots) {
   Snapshot& part = from.part;
+  if (to.services.size() == 0 && to.spans.empty() && to.logs.empty() &&
+      to.metrics.empty() && to.infra.empty() && to.series.empty()) {
+    // The first slice: its tables become the snapshot's as they are.
+    span_base = 0;
+    to.services = std::move(part.services);
+    to.ops = std::move(part.ops);
+    to.templates = std::move(part.templates);
+    to.op_service = std::move(part.op_service);
+    to.series = std::move(part.series);
+    to.series_ids = std::move(part.series_ids);
+    to.spans = std::move(part.spans);
+    to.logs = std::move(part.logs);
+    to.metrics = std::move(part.metrics);
+    to.infra = std::move(part.infra);
+    parent_links.insert(parent_links.end(), from.parent_links.begin(),
+                        from.parent_links.end());
+    log_links.insert(log_links.end(), from.log_links.begin(),
+                     from.log_links.end());
+    for (EntityObservation& o : from.observations) {
+      observation_slots.push_back(o.infra_slot);
+      observations.push_back(std::move(o));
+    }
+    return;
+  }
   auto remap = [](Names& global, const Names& local) {
     std::vector<uint32_t> ids(local.size());
     for (uint32_t i = 0; i < local.size(); ++i)
@@ -470,17 +544,24 @@ void MergeInto(Snapshot& to, SliceLoader& from,
     return s == kNone ? kNone : services[s];
   };
 
-  const size_t span_base = to.spans.size();
+  span_base = to.spans.size();
   const size_t log_base = to.logs.size();
   const size_t infra_base = to.infra.size();
+  const auto shift = [&](int32_t span) {
+    return span < 0 ? span : span + static_cast<int32_t>(span_base);
+  };
   for (SpanRec rec : part.spans) {
     rec.service = service_of(rec.service);
     rec.op = ops[rec.op];
+    rec.parent = shift(rec.parent);
+    if (rec.callee != kSeveral) rec.callee = service_of(rec.callee);
     to.spans.push_back(rec);
   }
   for (LogRec rec : part.logs) {
     rec.service = service_of(rec.service);
     rec.template_id = templates[rec.template_id];
+    rec.span = shift(rec.span);
+    if (rec.op != kNone) rec.op = ops[rec.op];
     to.logs.push_back(rec);
   }
   for (MetricRec rec : part.metrics) {
@@ -490,9 +571,6 @@ void MergeInto(Snapshot& to, SliceLoader& from,
   for (InfraRec& rec : part.infra) {
     rec.service = service_of(rec.service);
     to.infra.push_back(std::move(rec));
-  }
-  for (const auto& [key, index] : from.span_keys) {
-    span_index[key] = static_cast<int32_t>(span_base) + index;
   }
   for (PendingLink link : from.parent_links) {
     link.index += span_base;
@@ -547,6 +625,7 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
       statuses[i] = loaders[i]->Read(store, s.range, s.phase);
       if (!statuses[i].ok()) return;
     }
+    loaders[i]->LinkLocally();
   };
   std::vector<std::thread> threads;
   for (size_t i = 1; i < slices.size(); ++i)
@@ -556,18 +635,25 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
   for (const absl::Status& st : statuses) TV_RETURN_IF_ERROR(st);
   snap.events_examined = examined.load();
 
-  absl::flat_hash_map<SpanKey, int32_t> span_index;
-  std::vector<PendingLink> parent_links, log_links;
+  std::vector<PendingLink> parent_links, log_links;  // across slices
   std::vector<EntityObservation> observations;
   std::vector<size_t> observation_slots;  // where each would sit in infra
-  size_t spans = 0;
-  for (const auto& loader : loaders) spans += loader->span_keys.size();
-  span_index.reserve(spans);
-  for (const auto& loader : loaders) {
-    MergeInto(snap, *loader, span_index, parent_links, log_links, observations,
-              observation_slots);
+  std::vector<size_t> span_bases(loaders.size());
+  for (size_t i = 0; i < loaders.size(); ++i) {
+    MergeInto(snap, *loaders[i], span_bases[i], parent_links, log_links,
+              observations, observation_slots);
   }
-  loaders.clear();
+  // A link left unresolved in its slice points to a span of another slice
+  // (or to one not read at all).
+  auto find_span = [&](const SpanKey& key) -> int32_t {
+    for (size_t i = 0; i < loaders.size(); ++i) {
+      auto it = loaders[i]->span_index.find(key);
+      if (it != loaders[i]->span_index.end()) {
+        return it->second + static_cast<int32_t>(span_bases[i]);
+      }
+    }
+    return -1;
+  };
 
   // Entity changes, judged in time order against the previous observation;
   // the one before an entity's first observation here comes from the
@@ -605,28 +691,15 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
     snap.infra = std::move(infra);
   }
 
-  // Link spans to their parents (and sum the children's time), logs to
-  // their spans.
   for (const PendingLink& p : parent_links) {
-    auto it = span_index.find(p.key);
-    if (it == span_index.end()) continue;
-    SpanRec& child = snap.spans[p.index];
-    SpanRec& parent = snap.spans[it->second];
-    child.parent = it->second;
-    parent.child_ns += child.duration_ns;
-    if (parent.service != child.service) {
-      parent.remote_child = true;
-      parent.callee = parent.callee == kNone || parent.callee == child.service
-                          ? child.service
-                          : kSeveral;
+    if (int32_t parent = find_span(p.key); parent >= 0) {
+      LinkSpan(snap.spans, p.index, parent);
     }
   }
   for (const PendingLink& p : log_links) {
-    auto it = span_index.find(p.key);
-    if (it == span_index.end()) continue;
-    LogRec& log = snap.logs[p.index];
-    log.span = it->second;
-    log.op = snap.spans[it->second].op;
+    if (int32_t span = find_span(p.key); span >= 0) {
+      LinkLog(snap, p.index, span);
+    }
   }
   return snap;
 }

@@ -259,9 +259,10 @@ absl::Status ToId(absl::string_view bytes, absl::string_view field,
 // malformed data they record the error and return false.
 class Decoder {
  public:
-  explicit Decoder(absl::string_view bytes)
+  Decoder(absl::string_view bytes, const WireDecodeOptions& options)
       : begin_(reinterpret_cast<const uint8_t*>(bytes.data())),
-        end_(begin_ + bytes.size()) {}
+        end_(begin_ + bytes.size()),
+        skip_details_(options.skip_details) {}
 
   absl::Status Decode(Event* e);
 
@@ -419,6 +420,7 @@ class Decoder {
 
   const uint8_t* const begin_;
   const uint8_t* const end_;
+  const bool skip_details_;
   std::string error_;
 
   // Read raw (the last value on the wire wins) and checked by Finish.
@@ -584,6 +586,19 @@ bool Decoder::ReadEvent(Range r, Event* e) {
     if (!ReadTag(r, &tag)) return false;
     bool ok;
     Range m;
+    if (skip_details_) {
+      switch (tag) {
+        case Tag(4, kLen):   // source
+        case Tag(9, kLen):   // semantic
+        case Tag(10, kLen):  // impact
+        case Tag(11, kLen):  // attributes
+        case Tag(12, kLen):  // entity_refs
+          if (!Skip(r, at, tag, kDepth)) return false;
+          continue;
+        default:
+          break;
+      }
+    }
     switch (tag) {
       case Tag(1, kLen):
         ok = Utf8(r, "traversion.v1.Event.id", &id_);
@@ -676,6 +691,11 @@ bool Decoder::ReadService(Range r, int depth, ServiceRef* s) {
     uint32_t tag;
     if (!ReadTag(r, &tag)) return false;
     bool ok;
+    // Details: everything but the name and the instance.
+    if (skip_details_ && tag != Tag(1, kLen) && tag != Tag(2, kLen)) {
+      if (!Skip(r, at, tag, depth)) return false;
+      continue;
+    }
     switch (tag) {
       case Tag(1, kLen):
         ok = String(r, "traversion.v1.ServiceRef.name", &s->name);
@@ -1414,8 +1434,9 @@ absl::Status Decoder::Decode(Event* e) {
 
 }  // namespace
 
-absl::Status DecodeEventWire(absl::string_view bytes, Event* out) {
-  return Decoder(bytes).Decode(out);
+absl::Status DecodeEventWire(absl::string_view bytes, Event* out,
+                             const WireDecodeOptions& options) {
+  return Decoder(bytes, options).Decode(out);
 }
 
 }  // namespace traversion::internal

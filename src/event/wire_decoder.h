@@ -39,10 +39,19 @@
 
 namespace traversion::internal {
 
+struct WireDecodeOptions {
+  // Leave out the fields most readers of a scan never look at: source,
+  // semantic, impact, attributes, entity_refs and the service's host,
+  // version, namespace and environment read as empty (they are skipped
+  // like unknown fields: their framing is checked, their UTF-8 is not).
+  bool skip_details = false;
+};
+
 // Replaces the contents of `*out` with the event encoded in `bytes` (the
 // serialization of a traversion.v1.Event). On error `*out` is unspecified
 // but valid.
-absl::Status DecodeEventWire(absl::string_view bytes, Event* out);
+absl::Status DecodeEventWire(absl::string_view bytes, Event* out,
+                             const WireDecodeOptions& options = {});
 
 }  // namespace traversion::internal
 

@@ -167,9 +167,10 @@ class Store::Impl {
       MDB_txn* txn, const std::vector<Observation>& observations,
       const absl::flat_hash_set<std::string>& batch_keys);
 
-  // Decodes a stored event record under `key` into `out`.
-  absl::Status DecodeEvent(const MDB_val& key, const MDB_val& value,
-                           Event* out) const;
+  // Decodes a stored event record under `key` into `out` (without the
+  // details EventFilter::skip_details describes, if `skip_details`).
+  absl::Status DecodeEvent(const MDB_val& key, const MDB_val& value, Event* out,
+                           bool skip_details = false) const;
 
   // Entity helpers shared by the entity and write paths.
   // The newest revision of `entity_id` with time <= time_ns (nullopt if none).

@@ -31,7 +31,7 @@ using store::ToVal;
 using EventKey = std::array<uint8_t, store::kEventKeySize>;
 
 absl::Status Store::Impl::DecodeEvent(const MDB_val& key, const MDB_val& value,
-                                      Event* out) const {
+                                      Event* out, bool skip_details) const {
   if (key.mv_size != store::kEventKeySize ||
       value.mv_size < store::kEventHeaderSize ||
       store::Bytes(value)[0] != store::kEventRecordFormat) {
@@ -42,7 +42,7 @@ absl::Status Store::Impl::DecodeEvent(const MDB_val& key, const MDB_val& value,
       absl::string_view(reinterpret_cast<const char*>(store::Bytes(value)) +
                             store::kEventHeaderSize,
                         value.mv_size - store::kEventHeaderSize),
-      out);
+      out, internal::WireDecodeOptions{.skip_details = skip_details});
   if (!status.ok()) {
     return absl::DataLossError(absl::StrCat(
         "undecodable event record in the store: ", status.message()));
@@ -384,7 +384,9 @@ absl::Status EventCursor::Impl::Decode(const MDB_val& key,
     if (slot >= events_by_type_.size()) slot = 0;
   }
   event_ = &events_by_type_[slot];
-  return store_->DecodeEvent(key, value, event_);
+  // An entity condition is checked on entity_refs: read them then.
+  return store_->DecodeEvent(key, value, event_,
+                             filter_.skip_details && filter_.entity.empty());
 }
 
 bool EventCursor::Impl::Emit(const uint8_t* key) {
