@@ -91,8 +91,17 @@ bool Unanswered(const SpanRec& s, const std::vector<uint32_t>& usual_callee) {
 std::vector<char> RemoteErrorBelow(const Snapshot& snap,
                                    const std::vector<uint32_t>& usual_callee) {
   std::vector<char> mark(snap.spans.size(), 0);
+  // A span failed when its status says so or when it logged an error: many
+  // services record no span status (the Train Ticket corpus has none).
+  std::vector<char> failed(snap.spans.size(), 0);
   for (size_t i = 0; i < snap.spans.size(); ++i) {
-    if (!snap.spans[i].error) continue;
+    failed[i] = snap.spans[i].error;
+  }
+  for (const LogRec& log : snap.logs) {
+    if (log.span >= 0 && log.severity >= Severity::kError) failed[log.span] = 1;
+  }
+  for (size_t i = 0; i < snap.spans.size(); ++i) {
+    if (!failed[i]) continue;
     if (Unanswered(snap.spans[i], usual_callee)) mark[i] = 1;
     int32_t child = static_cast<int32_t>(i);
     int32_t p = snap.spans[i].parent;
@@ -122,14 +131,20 @@ std::vector<char> RemoteErrorBelow(const Snapshot& snap,
 
 void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
                  std::vector<Finding>& out, double threshold) {
-  // Calls per operation in each phase.
+  // Calls per operation in each phase, those reacting to a failure below
+  // them left out: a caller whose callee failed takes another path through
+  // its own code (fewer or other logs), which says nothing of its own
+  // health. Its logs are left out the same way, in both phases.
   std::vector<uint64_t> calls[2];
   calls[0].assign(snap.ops.size(), 0);
   calls[1].assign(snap.ops.size(), 0);
-  for (const SpanRec& s : snap.spans) ++calls[static_cast<int>(s.phase)][s.op];
+  for (size_t i = 0; i < snap.spans.size(); ++i) {
+    const SpanRec& s = snap.spans[i];
+    if (!reactive[i]) ++calls[static_cast<int>(s.phase)][s.op];
+  }
 
   struct Counts {
-    uint64_t base = 0, window = 0, window_own = 0;
+    uint64_t base = 0, window = 0;  // logs outside reacting calls
 
     Severity severity = Severity::kUnspecified;
     Finding finding;
@@ -139,14 +154,13 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
   for (const LogRec& log : snap.logs) {
     Counts& c = counts[{log.template_id, log.op}];
     c.severity = std::max(c.severity, log.severity);
+    bool reaction = log.span >= 0 && reactive[log.span];
     if (log.phase == Phase::kBaseline) {
-      ++c.base;
+      if (!reaction) ++c.base;
       continue;
     }
-    ++c.window;
-    bool reaction = log.span >= 0 && reactive[log.span];
     if (!reaction) {
-      ++c.window_own;
+      ++c.window;
       AddExample(c.finding, log.id, log.time_ns);
       if (c.finding.example_span < 0) c.finding.example_span = log.span;
     }
@@ -182,8 +196,7 @@ void LogPatterns(const Snapshot& snap, const std::vector<char>& reactive,
       expected = (static_cast<double>(c.base) + 0.5) / base_s * window_s;
     }
     bool increase = static_cast<double>(c.window) > expected;
-    double observed = increase ? static_cast<double>(c.window_own)
-                               : static_cast<double>(c.window);
+    const double observed = static_cast<double>(c.window);
     double score = increase ? PoissonUpperScore(observed, expected)
                             : PoissonLowerScore(observed, expected);
     if (score < threshold) continue;
