@@ -50,12 +50,12 @@ struct Range {
 // byte: this answers for them with a few overlapping loads.
 inline bool IsAscii(const uint8_t* p, size_t n) {
   auto load64 = [](const uint8_t* at) {
-    uint64_t v;
+    uint64_t v = 0;
     std::memcpy(&v, at, sizeof(v));
     return v;
   };
   auto load32 = [](const uint8_t* at) {
-    uint32_t v;
+    uint32_t v = 0;
     std::memcpy(&v, at, sizeof(v));
     return v;
   };
@@ -323,31 +323,31 @@ class Decoder {
   // the varint, bools are any non-zero value, enums are open (any int32).
   bool U64(Range& r, uint64_t* out) { return Varint(r, out); }
   bool I64(Range& r, int64_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!Varint(r, &v)) return false;
     *out = static_cast<int64_t>(v);
     return true;
   }
   bool U32(Range& r, uint32_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!Varint(r, &v)) return false;
     *out = static_cast<uint32_t>(v);
     return true;
   }
   bool I32(Range& r, int32_t* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!Varint(r, &v)) return false;
     *out = static_cast<int32_t>(static_cast<uint32_t>(v));
     return true;
   }
   bool Bool(Range& r, bool* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!Varint(r, &v)) return false;
     *out = v != 0;
     return true;
   }
   bool Double(Range& r, double* out) {
-    uint64_t v;
+    uint64_t v = 0;
     if (!Fixed64(r, &v)) return false;
     *out = std::bit_cast<double>(v);
     return true;
@@ -507,7 +507,7 @@ bool Decoder::Skip(Range& r, const uint8_t* at, uint32_t tag, int depth) {
   if (field == 0) return Fail(at, "field number 0");
   switch (tag & 7) {
     case kVarint: {
-      uint64_t v;
+      uint64_t v = 0;
       return Varint(r, &v);
     }
     case kFixed64:
