@@ -14,8 +14,10 @@
 #include <lmdb.h>
 
 #include <array>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +27,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "store/layout.h"
 #include "store/lmdb.h"
 #include "store/trace_runs.h"
@@ -44,23 +45,22 @@ class TxnGate {
   // Runs `fn` with no transaction open in this process.
   template <typename Fn>
   void Exclusive(Fn fn) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &TxnGate::NoneOpenAndNotResizing));
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] { return open_ == 0 && !resizing_; });
     resizing_ = true;
     fn();
     resizing_ = false;
+    changed_.notify_all();
   }
 
  private:
-  bool NoneOpenAndNotResizing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return open_ == 0 && !resizing_;
-  }
-  bool NotResizing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !resizing_;
-  }
-  absl::Mutex mu_;
-  int open_ ABSL_GUARDED_BY(mu_) = 0;
-  bool resizing_ ABSL_GUARDED_BY(mu_) = false;
+  // Standard primitives rather than absl::Mutex: Debian's absl is not built
+  // with ThreadSanitizer's annotations, so TSan cannot see its locking and
+  // reports every concurrent reader as a race.
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int open_ = 0;           // guarded by mu_
+  bool resizing_ = false;  // guarded by mu_
 };
 
 // A read transaction registered with the gate.
@@ -202,13 +202,12 @@ class Store::Impl {
 
   // Interned names: committed entries are permanent (ids never change), so
   // the cache needs no invalidation across processes.
-  mutable absl::Mutex names_mu_;
-  absl::flat_hash_map<std::string, uint64_t> name_to_id_
-      ABSL_GUARDED_BY(names_mu_);  // key: kind byte + name
-  absl::flat_hash_map<std::string, uint64_t> pending_names_
-      ABSL_GUARDED_BY(names_mu_);
-  mutable absl::flat_hash_map<uint64_t, std::string> service_names_
-      ABSL_GUARDED_BY(names_mu_);
+  // A std::mutex for the reason TxnGate gives.
+  mutable std::mutex names_mu_;
+  // All guarded by names_mu_.
+  absl::flat_hash_map<std::string, uint64_t> name_to_id_;  // kind byte + name
+  absl::flat_hash_map<std::string, uint64_t> pending_names_;
+  mutable absl::flat_hash_map<uint64_t, std::string> service_names_;
 };
 
 }  // namespace traversion

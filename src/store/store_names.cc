@@ -45,7 +45,7 @@ absl::StatusOr<std::optional<uint64_t>> Store::Impl::FindNameId(
     MDB_txn* txn, NameKind kind, absl::string_view name) const {
   const std::string cache_key = CacheKey(kind, name);
   {
-    absl::MutexLock lock(&names_mu_);
+    std::lock_guard<std::mutex> lock(names_mu_);
     auto it = name_to_id_.find(cache_key);
     if (it != name_to_id_.end()) return it->second;
   }
@@ -71,7 +71,7 @@ absl::StatusOr<uint64_t> Store::Impl::InternName(MDB_txn* txn, NameKind kind,
   TV_ASSIGN_OR_RETURN(std::optional<uint64_t> found,
                       FindNameId(txn, kind, name));
   if (found.has_value()) {
-    absl::MutexLock lock(&names_mu_);
+    std::lock_guard<std::mutex> lock(names_mu_);
     // Not cached yet (read from disk): cache once this transaction commits.
     if (!name_to_id_.contains(CacheKey(kind, name))) {
       pending_names_.emplace(CacheKey(kind, name), *found);
@@ -110,7 +110,7 @@ absl::StatusOr<uint64_t> Store::Impl::InternName(MDB_txn* txn, NameKind kind,
   MDB_val iv = ToVal(name);
   rc = mdb_put(txn, dbis_[store::kIds], &ik, &iv, 0);
   if (rc != 0) return LmdbError(rc, "interning a name");
-  absl::MutexLock lock(&names_mu_);
+  std::lock_guard<std::mutex> lock(names_mu_);
   pending_names_.emplace(CacheKey(kind, name), id);
   return id;
 }
@@ -119,7 +119,7 @@ absl::StatusOr<std::string> Store::Impl::NameOf(MDB_txn* txn, NameKind kind,
                                                 uint64_t id) const {
   if (kind == NameKind::kService) {
     if (id == 0) return std::string();
-    absl::MutexLock lock(&names_mu_);
+    std::lock_guard<std::mutex> lock(names_mu_);
     auto it = service_names_.find(id);
     if (it != service_names_.end()) return it->second;
   }
@@ -133,14 +133,14 @@ absl::StatusOr<std::string> Store::Impl::NameOf(MDB_txn* txn, NameKind kind,
   if (rc != 0) return LmdbError(rc, "reading a name");
   std::string name(store::FromVal(v));
   if (kind == NameKind::kService) {
-    absl::MutexLock lock(&names_mu_);
+    std::lock_guard<std::mutex> lock(names_mu_);
     service_names_.emplace(id, name);
   }
   return name;
 }
 
 void Store::Impl::CommitPendingNames() {
-  absl::MutexLock lock(&names_mu_);
+  std::lock_guard<std::mutex> lock(names_mu_);
   // Bounded: entity names can be unbounded in number (an order id per
   // order), and a miss costs one B-tree seek, so past the cap the cache
   // simply stops growing.
@@ -152,7 +152,7 @@ void Store::Impl::CommitPendingNames() {
 }
 
 void Store::Impl::DropPendingNames() {
-  absl::MutexLock lock(&names_mu_);
+  std::lock_guard<std::mutex> lock(names_mu_);
   pending_names_.clear();
 }
 

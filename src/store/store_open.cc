@@ -26,7 +26,7 @@ namespace {
 
 // One Store per directory per process: LMDB forbids opening the same
 // environment twice in a process (its locks are per process).
-absl::Mutex registry_mu(absl::kConstInit);
+std::mutex registry_mu;  // a std::mutex: see TxnGate
 absl::flat_hash_set<std::string>& OpenPaths() {
   static auto* paths = new absl::flat_hash_set<std::string>();
   return *paths;
@@ -47,14 +47,14 @@ bool DirectoryIsWritable(const std::string& dir) {
 }  // namespace
 
 void TxnGate::Enter() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(this, &TxnGate::NotResizing));
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [this] { return !resizing_; });
   ++open_;
 }
 
 void TxnGate::Exit() {
-  absl::MutexLock lock(&mu_);
-  --open_;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--open_ == 0) changed_.notify_all();
 }
 
 absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
         absl::StrCat("cannot resolve '", path, "': ", ec.message()));
   }
   {
-    absl::MutexLock lock(&registry_mu);
+    std::lock_guard<std::mutex> lock(registry_mu);
     if (!OpenPaths().insert(canonical).second) {
       return absl::FailedPreconditionError(absl::StrCat(
           "store '", path,
@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<Store::Impl>> Store::Impl::Open(
 Store::Impl::~Impl() {
   if (env_ != nullptr) mdb_env_close(env_);
   if (!registry_key_.empty()) {
-    absl::MutexLock lock(&registry_mu);
+    std::lock_guard<std::mutex> lock(registry_mu);
     OpenPaths().erase(registry_key_);
   }
 }
