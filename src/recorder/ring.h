@@ -145,7 +145,11 @@ class Ring {
     // relaxed: validated by the CAS below.
     uint64_t t = tail_.load(std::memory_order_relaxed);
     while (true) {
-      const uint64_t available = h - t;
+      // A failed CAS reloads t, which a producer's EvictOldest may have
+      // moved past the h read above: then nothing is available to this
+      // claim (h - t would wrap around and claim 2^64 slots, running tail
+      // past head for good: the flusher then drained garbage forever).
+      const uint64_t available = h > t ? h - t : 0;
       *n = available < max ? available : max;
       if (*n == 0) return t;
       // acq_rel: the claim excludes the producer's eviction of these slots.
