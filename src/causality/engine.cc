@@ -184,10 +184,7 @@ absl::StatusOr<RootCauseReport> Explain(const Store& store,
     // Nothing was recorded before the window (a young store): the window's
     // own healthy part, before its errors rose, becomes the baseline.
     if (std::optional<uint64_t> onset = ErrorOnset(snap); onset.has_value()) {
-      CausalityOptions split = options;
-      split.baseline = {{window.from_ns, *onset}};
-      TV_ASSIGN_OR_RETURN(
-          snap, causality::LoadSnapshot(store, split, {*onset, window.to_ns}));
+      causality::SplitWindowAt(snap, *onset);
     }
   }
   std::vector<uint32_t> boost;

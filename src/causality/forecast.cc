@@ -76,15 +76,24 @@ absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request) {
     for (double r : residuals) sum += std::fabs(r);
     sigma = 1.2533 * sum / static_cast<double>(n);
   }
+  return LineForecast(request, xs, level, slope, sigma, "Theil-Sen trend");
+}
+
+Forecast LineForecast(const ForecastRequest& request,
+                      const std::vector<double>& xs, double level, double slope,
+                      double sigma, absl::string_view name) {
+  const auto& h = request.history;
+  const double n = static_cast<double>(xs.size());
   double mx = 0;
   for (double x : xs) mx += x;
-  mx /= static_cast<double>(n);
+  mx /= n;
   double sxx = 0;
   for (double x : xs) sxx += (x - mx) * (x - mx);
   const double x0 = static_cast<double>(request.horizon_ns) / 1e9;
+  // The standard error of a new observation at x0.
   const double se =
-      sigma * std::sqrt(1 + 1.0 / static_cast<double>(n) +
-                        (sxx > 0 ? (x0 - mx) * (x0 - mx) / sxx : 0));
+      sigma *
+      std::sqrt(1 + 1 / n + (sxx > 0 ? (x0 - mx) * (x0 - mx) / sxx : 0));
   Forecast f;
   f.time_ns = request.from_ns + request.horizon_ns;
   f.value = level + slope * x0;
@@ -92,8 +101,7 @@ absl::StatusOr<Forecast> RobustTrendForecast(const ForecastRequest& request) {
   f.upper = f.value + 1.96 * se;
   const double span_s =
       static_cast<double>(h.back().time_ns - h.front().time_ns) / 1e9;
-  f.method =
-      absl::StrFormat("Theil-Sen trend over %.0fs (n=%d)", span_s, h.size());
+  f.method = absl::StrFormat("%s over %.0fs (n=%d)", name, span_s, h.size());
   ClampToUnitRange(request.unit, f);
   return f;
 }

@@ -704,4 +704,24 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
   return snap;
 }
 
+void SplitWindowAt(Snapshot& snap, uint64_t t) {
+  auto old_baseline = [](const auto& rec) {
+    return rec.phase == Phase::kBaseline;
+  };
+  auto relabel = [t](auto& records) {
+    for (auto& rec : records) {
+      if (rec.time_ns < t) rec.phase = Phase::kBaseline;
+    }
+  };
+  std::erase_if(snap.metrics, old_baseline);
+  std::erase_if(snap.infra, old_baseline);
+  relabel(snap.spans);
+  relabel(snap.logs);
+  relabel(snap.metrics);
+  relabel(snap.infra);
+  snap.baseline = {{snap.window.from_ns, t}};
+  snap.baseline_ns = t - snap.window.from_ns;
+  snap.window.from_ns = t;
+}
+
 }  // namespace traversion::causality

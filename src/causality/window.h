@@ -143,6 +143,14 @@ absl::StatusOr<Snapshot> LoadSnapshot(const Store& store,
                                       const CausalityOptions& options,
                                       TimeRange window);
 
+// Makes the part of the window before `t` the snapshot's only baseline
+// (what LoadSnapshot with that baseline and the window from `t` would read,
+// without reading again): records of the former baseline periods are
+// dropped, those of the window before `t` become baseline records. For a
+// snapshot whose baseline periods hold no spans or logs (their indices
+// would shift); `t` inside the window.
+void SplitWindowAt(Snapshot& snap, uint64_t t);
+
 // The template of a log or error event: the logger and line when the event
 // carries them ("c.s.ContactsServiceImpl#37"), the exception type for an
 // error, else the message with numbers, hex strings and quoted values

@@ -332,36 +332,6 @@ struct PayloadWriter {
 // --- reading
 // -------------------------------------------------------------------
 
-// An enum field into a C++ enum with a uint8_t representation. Values this
-// build does not name are kept (a newer writer may have added them); values
-// that do not fit are rejected.
-template <typename E>
-absl::Status ReadEnum(int value, absl::string_view field, E* out) {
-  static_assert(std::is_same_v<std::underlying_type_t<E>, uint8_t>);
-  if (value < 0 || value > 0xff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": enum value ", value, " is out of range"));
-  }
-  *out = static_cast<E>(value);
-  return absl::OkStatus();
-}
-
-template <size_t N>
-absl::Status ReadId(const std::string& bytes, absl::string_view field,
-                    std::array<uint8_t, N>* out) {
-  if (bytes.empty()) {
-    out->fill(0);
-    return absl::OkStatus();
-  }
-  if (bytes.size() != N) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", bytes.size(), " bytes, expected ", N,
-                     " (JSON carries ids as base64 of the raw bytes)"));
-  }
-  std::memcpy(out->data(), bytes.data(), N);
-  return absl::OkStatus();
-}
-
 void ReadStrings(const google::protobuf::RepeatedPtrField<std::string>& in,
                  std::vector<std::string>* out) {
   out->resize(static_cast<size_t>(in.size()));
@@ -410,9 +380,9 @@ void ReadAttributeValue(const v1::AttributeValue& in, AttributeValue* out) {
 }
 
 absl::Status ReadSpan(const v1::Span& in, SpanData* out) {
-  TV_RETURN_IF_ERROR(ReadEnum(in.kind(), "span.kind", &out->kind));
+  TV_RETURN_IF_ERROR(EnumFromWire(in.kind(), "span.kind", &out->kind));
   out->duration_ns = in.duration_nano();
-  TV_RETURN_IF_ERROR(ReadEnum(in.status(), "span.status", &out->status));
+  TV_RETURN_IF_ERROR(EnumFromWire(in.status(), "span.status", &out->status));
   out->status_message = in.status_message();
   if (in.has_http()) {
     const v1::HttpInfo& h = in.http();
@@ -475,7 +445,7 @@ absl::Status ReadMetric(const v1::Metric& in, MetricData* out) {
         absl::StrCat("metric.bucket_counts: ", counts, " counts for ", bounds,
                      " bucket_bounds, expected ", bounds + 1));
   }
-  TV_RETURN_IF_ERROR(ReadEnum(in.kind(), "metric.kind", &out->kind));
+  TV_RETURN_IF_ERROR(EnumFromWire(in.kind(), "metric.kind", &out->kind));
   out->value = in.value();
   out->unit = in.unit();
   out->bucket_bounds.assign(in.bucket_bounds().begin(),
@@ -488,7 +458,7 @@ absl::Status ReadMetric(const v1::Metric& in, MetricData* out) {
 }
 
 absl::Status ReadKernel(const v1::Kernel& in, KernelData* out) {
-  TV_RETURN_IF_ERROR(ReadEnum(in.kind(), "kernel.kind", &out->kind));
+  TV_RETURN_IF_ERROR(EnumFromWire(in.kind(), "kernel.kind", &out->kind));
   out->pid = in.pid();
   out->tid = in.tid();
   out->ppid = in.ppid();
@@ -624,7 +594,7 @@ absl::Status EventFromProto(const v1::Event& in, Event* out) {
     out->id = *id;
   }
   out->time_ns = in.time_unix_nano();
-  TV_RETURN_IF_ERROR(ReadEnum(in.type(), "type", &out->type));
+  TV_RETURN_IF_ERROR(EnumFromWire(in.type(), "type", &out->type));
   out->source = in.source();
 
   const v1::ServiceRef& service = in.service();
@@ -637,11 +607,11 @@ absl::Status EventFromProto(const v1::Event& in, Event* out) {
 
   const v1::TraceContext& trace = in.trace();
   TV_RETURN_IF_ERROR(
-      ReadId(trace.trace_id(), "trace.trace_id", &out->trace.trace_id));
+      IdFromWire(trace.trace_id(), "trace.trace_id", &out->trace.trace_id));
   TV_RETURN_IF_ERROR(
-      ReadId(trace.span_id(), "trace.span_id", &out->trace.span_id));
-  TV_RETURN_IF_ERROR(ReadId(trace.parent_span_id(), "trace.parent_span_id",
-                            &out->trace.parent_span_id));
+      IdFromWire(trace.span_id(), "trace.span_id", &out->trace.span_id));
+  TV_RETURN_IF_ERROR(IdFromWire(trace.parent_span_id(), "trace.parent_span_id",
+                                &out->trace.parent_span_id));
   if (trace.trace_flags() > 0xff) {
     return absl::InvalidArgumentError(
         absl::StrCat("trace.trace_flags: ", trace.trace_flags(),

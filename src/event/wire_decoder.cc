@@ -13,6 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "event/proto_convert.h"
 #include "event/utf8.h"
 #include "util/status_macros.h"
 
@@ -221,35 +222,6 @@ T& NextElement(std::vector<T>* v, size_t* used) {
   return v->emplace_back();
 }
 
-// --- EventFromProto's checks, with its messages ------------------------------
-
-template <typename E>
-absl::Status ToEnum(int32_t value, absl::string_view field, E* out) {
-  static_assert(std::is_same_v<std::underlying_type_t<E>, uint8_t>);
-  if (value < 0 || value > 0xff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": enum value ", value, " is out of range"));
-  }
-  *out = static_cast<E>(value);
-  return absl::OkStatus();
-}
-
-template <size_t N>
-absl::Status ToId(absl::string_view bytes, absl::string_view field,
-                  std::array<uint8_t, N>* out) {
-  if (bytes.empty()) {
-    out->fill(0);
-    return absl::OkStatus();
-  }
-  if (bytes.size() != N) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", bytes.size(), " bytes, expected ", N,
-                     " (JSON carries ids as base64 of the raw bytes)"));
-  }
-  std::memcpy(out->data(), bytes.data(), N);
-  return absl::OkStatus();
-}
-
 // --- the decoder -------------------------------------------------------------
 
 // Each Read* function reads the fields of one message in `r` into its
@@ -308,6 +280,9 @@ class Decoder {
     return LengthSlow(r, field);
   }
   bool LengthSlow(Range& r, Range* field);
+  // A base-128 varint of at most `max_bytes` bytes (`what` names it in
+  // errors); advances r past it.
+  bool Base128(Range& r, int max_bytes, absl::string_view what, uint64_t* out);
   bool Fixed64(Range& r, uint64_t* v) {
     if (r.left() < 8) [[unlikely]] {
       return Fail(r.p, "truncated fixed64 value");
@@ -445,56 +420,47 @@ void Decoder::SetError(const uint8_t* at, absl::string_view what) {
   error_ = absl::StrCat(what, " at byte ", at - begin_);
 }
 
-bool Decoder::VarintSlow(Range& r, uint64_t* v) {
-  // Up to 10 bytes; bits past the 64th are dropped, as protobuf does.
+bool Decoder::Base128(Range& r, int max_bytes, absl::string_view what,
+                      uint64_t* out) {
   const uint8_t* p = r.p;
   uint64_t result = 0;
-  for (int i = 0; i < 10; ++i) {
-    if (p == r.end) return Fail(r.p, "truncated varint");
+  for (int i = 0; i < max_bytes; ++i) {
+    if (p == r.end) return Fail(r.p, absl::StrCat("truncated ", what));
     const uint8_t b = *p++;
     result |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
     if (b < 0x80) {
-      *v = result;
+      *out = result;
       r.p = p;
       return true;
     }
   }
-  return Fail(r.p, "varint longer than 10 bytes");
+  return Fail(r.p, absl::StrCat(what, " longer than ", max_bytes, " bytes"));
+}
+
+bool Decoder::VarintSlow(Range& r, uint64_t* v) {
+  // Up to 10 bytes; bits past the 64th are dropped, as protobuf does.
+  return Base128(r, 10, "varint", v);
 }
 
 bool Decoder::TagSlow(Range& r, uint32_t* tag) {
   // Up to 5 bytes, of which protobuf keeps the low 32 bits.
-  const uint8_t* p = r.p;
-  uint64_t result = 0;
-  for (int i = 0; i < 5; ++i) {
-    if (p == r.end) return Fail(r.p, "truncated tag");
-    const uint8_t b = *p++;
-    result |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-    if (b < 0x80) {
-      *tag = static_cast<uint32_t>(result);
-      r.p = p;
-      return true;
-    }
-  }
-  return Fail(r.p, "tag longer than 5 bytes");
+  uint64_t v = 0;
+  if (!Base128(r, 5, "tag", &v)) return false;
+  *tag = static_cast<uint32_t>(v);
+  return true;
 }
 
 bool Decoder::LengthSlow(Range& r, Range* field) {
   // Up to 5 bytes, as protobuf reads lengths.
-  const uint8_t* p = r.p;
+  const uint8_t* at = r.p;
   uint64_t size = 0;
-  for (int i = 0;; ++i) {
-    if (i == 5) return Fail(r.p, "length longer than 5 bytes");
-    if (p == r.end) return Fail(r.p, "truncated length");
-    const uint8_t b = *p++;
-    size |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-    if (b < 0x80) break;
-  }
+  if (!Base128(r, 5, "length", &size)) return false;
+  const uint8_t* p = r.p;
   const size_t left = static_cast<size_t>(r.end - p);
   if (size > kMaxLength || size > left) {
-    return Fail(r.p, absl::StrCat("length ", size,
-                                  " runs past the end of its message (", left,
-                                  " bytes left)"));
+    return Fail(
+        at, absl::StrCat("length ", size, " runs past the end of its message (",
+                         left, " bytes left)"));
   }
   field->p = p;
   field->end = p + size;
@@ -1355,11 +1321,12 @@ absl::Status Decoder::Finish(Event* e) {
     }
     e->id = *id;
   }
-  TV_RETURN_IF_ERROR(ToEnum(type_, "type", &e->type));
-  TV_RETURN_IF_ERROR(ToId(trace_id_, "trace.trace_id", &e->trace.trace_id));
-  TV_RETURN_IF_ERROR(ToId(span_id_, "trace.span_id", &e->trace.span_id));
+  TV_RETURN_IF_ERROR(EnumFromWire(type_, "type", &e->type));
   TV_RETURN_IF_ERROR(
-      ToId(parent_span_id_, "trace.parent_span_id", &e->trace.parent_span_id));
+      IdFromWire(trace_id_, "trace.trace_id", &e->trace.trace_id));
+  TV_RETURN_IF_ERROR(IdFromWire(span_id_, "trace.span_id", &e->trace.span_id));
+  TV_RETURN_IF_ERROR(IdFromWire(parent_span_id_, "trace.parent_span_id",
+                                &e->trace.parent_span_id));
   if (trace_flags_ > 0xff) {
     return absl::InvalidArgumentError(
         absl::StrCat("trace.trace_flags: ", trace_flags_,
@@ -1382,8 +1349,8 @@ absl::Status Decoder::Finish(Event* e) {
       if (!http_seen_) s.http.reset();
       if (!db_seen_) s.db.reset();
       if (!rpc_seen_) s.rpc.reset();
-      TV_RETURN_IF_ERROR(ToEnum(payload_kind_, "span.kind", &s.kind));
-      TV_RETURN_IF_ERROR(ToEnum(span_status_, "span.status", &s.status));
+      TV_RETURN_IF_ERROR(EnumFromWire(payload_kind_, "span.kind", &s.kind));
+      TV_RETURN_IF_ERROR(EnumFromWire(span_status_, "span.status", &s.status));
       break;
     }
     case 23: {
@@ -1395,12 +1362,12 @@ absl::Status Decoder::Finish(Event* e) {
             absl::StrCat("metric.bucket_counts: ", counts, " counts for ",
                          bounds, " bucket_bounds, expected ", bounds + 1));
       }
-      TV_RETURN_IF_ERROR(ToEnum(payload_kind_, "metric.kind", &m.kind));
+      TV_RETURN_IF_ERROR(EnumFromWire(payload_kind_, "metric.kind", &m.kind));
       break;
     }
     case 24: {
       KernelData& k = *std::get_if<KernelData>(&e->payload);
-      TV_RETURN_IF_ERROR(ToEnum(payload_kind_, "kernel.kind", &k.kind));
+      TV_RETURN_IF_ERROR(EnumFromWire(payload_kind_, "kernel.kind", &k.kind));
       break;
     }
     case 26:

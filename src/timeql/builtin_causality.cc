@@ -320,22 +320,8 @@ class LinearTrendForecaster final : public Forecaster {
       sse += r * r;
     }
     const double sigma = std::sqrt(sse / std::max(1.0, n - 2));
-    const double x0 = static_cast<double>(request.horizon_ns) / 1e9;
-    // Standard error of a new observation at x0.
-    const double se =
-        sigma *
-        std::sqrt(1 + 1 / n + (sxx > 0 ? (x0 - mx) * (x0 - mx) / sxx : 0));
-    Forecast f;
-    f.time_ns = request.from_ns + request.horizon_ns;
-    f.value = intercept + slope * x0;
-    f.lower = f.value - 1.96 * se;
-    f.upper = f.value + 1.96 * se;
-    const double span_s =
-        static_cast<double>(h.back().time_ns - h.front().time_ns) / 1e9;
-    f.method =
-        absl::StrFormat("linear trend over %.0fs (n=%d)", span_s, h.size());
-    causality::ClampToUnitRange(request.unit, f);
-    return f;
+    return causality::LineForecast(request, xs, intercept, slope, sigma,
+                                   "linear trend");
   }
 };
 
